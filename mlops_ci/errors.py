@@ -1,0 +1,52 @@
+"""The error hierarchy.
+
+Every error the user can cause or fix is a subclass of :class:`MlopsError`. It is raised where the
+problem is found, carries its exit code, and is turned into one message in exactly one place:
+the entry point (``mlops_ci.__main__``). ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_GATE_FAILED = 1
+EXIT_USAGE = 2
+
+
+class MlopsError(Exception):
+    """A failure the user can act on; its message is one or two plain sentences."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(MlopsError):
+    """mlops.yaml is missing, malformed or inconsistent with the repository."""
+
+
+class InputError(MlopsError):
+    """A file the tool reads (metrics, params, a report, an event payload) is unusable."""
+
+
+class RepositoryError(MlopsError):
+    """The directory is not a git or DVC repository, or a revision cannot be resolved."""
+
+
+class CommandError(MlopsError):
+    """A git or dvc subprocess failed.
+
+    Carries the command, its exit code and the tail of its output, so that the message can show
+    what the user needs to see without a traceback.
+    """
+
+    def __init__(self, message: str, *, cmd: list[str], returncode: int, output_tail: str):
+        super().__init__(message)
+        self.cmd = cmd
+        self.returncode = returncode
+        self.output_tail = output_tail
+
+
+class PipelineError(CommandError):
+    """`dvc repro` failed: a stage's command exited non-zero or DVC refused the pipeline."""
+
+
+class GitHubError(MlopsError):
+    """A GitHub API request failed in a way retrying will not fix."""

@@ -1,0 +1,250 @@
+"""The Report: the one document that computing produces and every publisher reads.
+
+A Report is plain JSON with a ``schema_version``. Publishers (terminal, files, PR comment, job
+summary, release notes) read it and never recompute it. ``schema/report.schema.json`` describes
+it; :func:`load_report` validates against that schema before anything trusts the content.
+
+Everything here is a pure data structure plus its JSON round-trip. Rendering lives in
+``render.py``; computing lives in ``compare.py`` and ``gates.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+SCHEMA_VERSION = "1.0"
+
+MetricChange = Literal["better", "worse", "unchanged", "new", "removed", "changed"]
+ParamChangeKind = Literal["added", "removed", "modified"]
+GateVerdict = Literal["pass", "fail", "new", "missing"]
+Severity = Literal["error", "warning"]
+OverallVerdict = Literal["pass", "fail"]
+
+
+@dataclass
+class Revision:
+    """A git revision the metrics were read at."""
+
+    rev: str | None  # full SHA; None for the base when there is no base (first run)
+    ref: str | None = None  # branch, tag or "workspace"
+    description: str = ""  # how the revision was chosen, e.g. "merge-base with main"
+    dirty: bool = False  # the workspace had uncommitted results
+
+
+@dataclass
+class MetricDiff:
+    """One metric, base → head. Values are numbers, or strings/bools when the file holds them."""
+
+    name: str  # flattened, dot-separated path inside its file, e.g. "roc_auc" or "test.f1"
+    file: str  # the metrics file it was read from, relative to the repo root
+    base: Any
+    head: Any
+    delta: float | None  # head - base, numbers only
+    delta_pct: float | None  # 100 * delta / |base|; None when base is 0 or not numeric
+    higher_is_better: bool
+    change: MetricChange
+    primary: bool = False
+
+
+@dataclass
+class ParamDiff:
+    """A param that differs between base and head."""
+
+    name: str
+    file: str
+    base: Any
+    head: Any
+    change: ParamChangeKind
+
+
+@dataclass
+class GateResult:
+    """One rule of one gate, evaluated.
+
+    A gate in mlops.yaml may hold several rules (``min`` and ``max_drop``, say); each is one
+    result, so that each failure is reported and annotated on its own.
+    """
+
+    metric: str
+    rule: Literal["min", "max", "max_drop", "max_increase"]
+    threshold: float  # as written: the floor, the ceiling, or the allowed drop/increase
+    threshold_text: str  # as written in mlops.yaml, e.g. "2%" or "0.01"
+    relative: bool  # the threshold is a percentage of the base
+    severity: Severity
+    verdict: GateVerdict
+    base: Any
+    head: Any
+    limit: float | None  # the value head was compared with (for max_drop: base - allowed drop)
+    explanation: str
+    gate_index: int  # position of the gate in mlops.yaml's `gates` list
+    line: int | None = None  # 1-based line of the gate in mlops.yaml, for annotations
+
+
+@dataclass
+class DataVersion:
+    """A file or directory recorded in dvc.lock, with the hash DVC recorded for it."""
+
+    path: str
+    md5: str | None
+    size: int | None = None
+    nfiles: int | None = None
+    stage: str | None = None
+
+
+@dataclass
+class Lineage:
+    """What produced the model, from dvc.lock at head (and the model hash at base)."""
+
+    stages: list[str] = field(default_factory=list)
+    data: list[DataVersion] = field(default_factory=list)  # deps that are not code
+    code: list[DataVersion] = field(default_factory=list)  # deps that are source files
+    model: DataVersion | None = None
+    base_model: DataVersion | None = None
+
+
+@dataclass
+class ModelInfo:
+    name: str
+    path: str
+    task: str
+    library: str = "sklearn"
+
+
+@dataclass
+class CardInfo:
+    """The human-written parts of the model card, copied from mlops.yaml's `card`."""
+
+    description: str = ""
+    intended_use: str = ""
+    out_of_scope_use: str = ""
+    factors: str = ""
+    training_data: str = ""
+    evaluation_data: str = ""
+    limitations: str = ""
+    ethical_considerations: str = ""
+    caveats: str = ""
+    owners: list[str] = field(default_factory=list)
+    license: str = "other"
+    tags: list[str] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)
+    language: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Verdict:
+    status: OverallVerdict
+    failed: int  # error-severity rules that failed
+    warnings: int  # warning-severity rules that failed
+    summary: str  # one sentence, e.g. "1 gate failed: accuracy dropped 0.034 (max 0.01)"
+
+
+@dataclass
+class Report:
+    """The whole result of one run. See docs/report.md for the field-by-field description."""
+
+    title: str
+    digits: int
+    model: ModelInfo
+    primary_metric: str | None
+    base: Revision
+    head: Revision
+    metrics: list[MetricDiff]
+    params: list[ParamDiff]
+    params_head: dict[str, Any]  # every param at head, flattened "file:name" -> value
+    gates: list[GateResult]
+    lineage: Lineage
+    verdict: Verdict
+    card: CardInfo
+    created_at: str  # ISO 8601, UTC
+    tool_version: str
+    config_file: str = "mlops.yaml"
+    schema_version: str = SCHEMA_VERSION
+
+    # --- queries publishers share ---
+
+    def failed_gates(self, severity: Severity | None = None) -> list[GateResult]:
+        return [
+            g for g in self.gates
+            if g.verdict == "fail" and (severity is None or g.severity == severity)
+        ]
+
+    def primary(self) -> MetricDiff | None:
+        return next((m for m in self.metrics if m.primary), None)
+
+    # --- JSON round-trip ---
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        # schema_version first, so a reader sees it before anything else
+        return {"schema_version": data.pop("schema_version"), **data}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        lineage = data["lineage"]
+        return cls(
+            schema_version=data["schema_version"],
+            title=data["title"],
+            digits=data["digits"],
+            model=ModelInfo(**data["model"]),
+            primary_metric=data["primary_metric"],
+            base=Revision(**data["base"]),
+            head=Revision(**data["head"]),
+            metrics=[MetricDiff(**m) for m in data["metrics"]],
+            params=[ParamDiff(**p) for p in data["params"]],
+            params_head=dict(data["params_head"]),
+            gates=[GateResult(**g) for g in data["gates"]],
+            lineage=Lineage(
+                stages=list(lineage["stages"]),
+                data=[DataVersion(**d) for d in lineage["data"]],
+                code=[DataVersion(**d) for d in lineage["code"]],
+                model=DataVersion(**lineage["model"]) if lineage["model"] else None,
+                base_model=DataVersion(**lineage["base_model"]) if lineage["base_model"] else None,
+            ),
+            verdict=Verdict(**data["verdict"]),
+            card=CardInfo(**data["card"]),
+            created_at=data["created_at"],
+            tool_version=data["tool_version"],
+            config_file=data.get("config_file", "mlops.yaml"),
+        )
+
+
+def load_report(path: Path) -> Report:
+    """Read and validate a report.json; every failure is an InputError naming the file."""
+    from mlops_ci.errors import InputError
+    from mlops_ci.schemas import validate_report
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(
+            f"{path}: no such report. Run `mlops-ci run` first, or pass --report with the path "
+            "of a report.json it wrote."
+        ) from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the report ({exc.strerror}).") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
+            "Pass the report.json that `mlops-ci run` wrote."
+        ) from None
+    except RecursionError:  # nesting deep enough to exhaust the parser: not a report
+        raise InputError(
+            f"{path}: nested too deeply to be a report. Pass the report.json that "
+            "`mlops-ci run` wrote."
+        ) from None
+    validate_report(data, source=str(path))
+    return Report.from_dict(data)
+
+
+def write_report(report: Report, path: Path) -> None:
+    from mlops_ci.files import write_text_atomic
+
+    write_text_atomic(path, report.to_json())
