@@ -1,0 +1,490 @@
+"""Render a Report for people: the terminal table, report.md and the template machinery.
+
+Pure functions: a Report in, a string out. jinja2 costs about 0.1 s to import, so it is imported
+inside the functions that render templates; the terminal table needs no template at all.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import unicodedata
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from mlops_ci.errors import ConfigError
+from mlops_ci.report import GateResult, MetricDiff, Report
+
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
+
+MISSING = "—"
+MINUS = "\u2212"  # a real minus sign: the same width as "+", so signed columns line up
+
+REPORT_TEMPLATE = "report.md.j2"
+
+CHANGE_MARKS: dict[str, str] = {
+    "better": "🟢 better",
+    "worse": "🔴 worse",
+    "unchanged": "⚪ unchanged",
+    "new": "🆕 new",
+    "removed": "➖ removed",
+    "changed": "🔄 changed",
+}
+
+STATUS_MARKS: dict[str, str] = {
+    "pass": "✅ pass",
+    "fail": "❌ fail",
+    "warn": "⚠️ warning",
+    "new": "🆕 new",
+    "missing": "❓ missing",
+}
+
+# GFM table cells and inline text: these characters would start markup, split a cell or open
+# raw HTML; entities for the HTML ones, backslash escapes for the rest.
+_MD_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        "\\": "\\\\",
+        "|": "\\|",
+        "`": "\\`",
+        "*": "\\*",
+        "_": "\\_",
+        "[": "\\[",
+        "]": "\\]",
+        "~": "\\~",
+    }
+)
+
+
+# --- value formatting (shared by the templates and the terminal) ---
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _format_magnitude(value: float, digits: int) -> str:
+    """*digits* decimals; a non-zero value that would round to zero keeps *digits* significant."""
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "∞"
+    text = f"{value:.{digits}f}"
+    if value != 0 and float(text) == 0:
+        text = f"{value:.{max(digits, 1)}g}"
+    return text
+
+
+def format_value(value: Any, digits: int | None = 4) -> str:
+    """Plain text for a metric or param value: "—" for None, JSON for lists and mappings.
+
+    Numbers are rounded to *digits* decimals; ``digits=None`` keeps them as written (params).
+    """
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return str(value).lower()
+    if _is_number(value):
+        if digits is None:
+            return repr(value)
+        text = _format_magnitude(abs(value), digits)
+        negative = value < 0 and text.strip("0.") != ""
+        return f"-{text}" if negative else text
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def format_signed(delta: Any, digits: int = 4) -> str:
+    """+0.0123 / −0.0123; "—" when there is no delta."""
+    if delta is None:
+        return MISSING
+    if not _is_number(delta):
+        return format_value(delta, digits)
+    text = _format_magnitude(abs(delta), digits)
+    if text.strip("0.") == "":  # rounds to nothing: no sign to show
+        return text
+    return ("+" if delta > 0 else MINUS) + text
+
+
+def format_pct(value: Any, digits: int = 2) -> str:
+    """A percentage that is already × 100: +1.23% / −4.50%."""
+    text = format_signed(value, digits)
+    return text if text == MISSING else f"{text}%"
+
+
+def short_sha(rev: str | None, length: int = 7) -> str:
+    return rev[:length] if rev else MISSING
+
+
+# --- markdown filters ---
+
+
+def md(value: Any) -> str:
+    """Escape text for a GFM table cell or inline markdown; newlines become spaces."""
+    text = value if isinstance(value, str) else format_value(value)
+    text = " ".join(text.splitlines())
+    return text.translate(_MD_ESCAPES)
+
+
+def num(value: Any, digits: int | None = None) -> str:
+    """A value for a cell: rounded to *digits* decimals, or as written when digits is None."""
+    return md(format_value(value, digits))
+
+
+def signed(delta: Any, digits: int = 4) -> str:
+    return md(format_signed(delta, digits))
+
+
+def pct(value: Any, digits: int = 2) -> str:
+    return md(format_pct(value, digits))
+
+
+def code(value: Any, table: bool = True) -> str:
+    """An inline code span that holds any text, backticks included.
+
+    Inside a GFM table a pipe splits the cell even within a code span, so ``table=True``
+    escapes it (GitHub shows the bare pipe); outside a table the escape would show.
+    """
+    if value is None or value == "":
+        return MISSING
+    text = " ".join(str(value).splitlines())
+    if table:
+        text = text.replace("|", "\\|")
+    longest = run = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * (longest + 1)
+    # CommonMark drops one space from each end when both ends have one; the pad keeps them
+    spaced = text.startswith(" ") and text.endswith(" ") and text.strip() != ""
+    pad = " " if text.startswith("`") or text.endswith("`") or spaced else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+# What makes `<` the start of raw HTML or an autolink for a CommonMark parser.
+_TAG_OPENER = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def prose(value: Any) -> str:
+    """Human-written markdown (the card's texts): kept as markdown, but raw HTML shows as text.
+
+    A stray ``</details>`` would otherwise close the fold the card sits in. Only a ``<`` that
+    could open a tag, a comment or an autolink becomes ``&lt;``: ``x < 5`` stays as written.
+    Inside code the entity shows (`` `<unk>` ``); telling code apart would need a markdown
+    parser, and a wrong guess would let HTML through.
+    """
+    return _TAG_OPENER.sub("&lt;", str(value).strip())
+
+
+def plural(count: int, word: str, plural_form: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (plural_form or word + 's')}"
+
+
+# --- queries the templates and the terminal share ---
+
+
+def ordered_metrics(report: Report) -> list[MetricDiff]:
+    """The primary metric first, the others in report order."""
+    def is_primary(m: MetricDiff) -> bool:
+        return m.primary or (report.primary_metric is not None and m.name == report.primary_metric)
+
+    return sorted(report.metrics, key=lambda m: not is_primary(m))
+
+
+def gate_result_status(gate: GateResult) -> str:
+    """pass / fail / warn / new / missing for one rule: a failed warning-severity rule warns."""
+    if gate.verdict == "fail":
+        return "fail" if gate.severity == "error" else "warn"
+    return gate.verdict
+
+
+def gate_status(report: Report, metric: str) -> str | None:
+    """The worst status among the rules on *metric*; None when no gate names it."""
+    statuses = {gate_result_status(g) for g in report.gates if g.metric == metric}
+    for status in ("fail", "warn", "missing", "new", "pass"):
+        if status in statuses:
+            return status
+    return None
+
+
+def gate_label(gate: GateResult) -> str:
+    """``accuracy max_drop 0.01`` as plain text."""
+    return f"{gate.metric} {gate.rule} {gate.threshold_text}"
+
+
+def status_mark(status: str | None) -> str:
+    return (STATUS_MARKS.get(status) or md(status)) if status else MISSING
+
+
+def change_mark(change: str) -> str:
+    return CHANGE_MARKS.get(change, md(change))
+
+
+def hyperparams(report: Report) -> list[tuple[str, Any]]:
+    """Params at head as (name, value); the "file:" prefix only when several files hold params."""
+    files = {key.partition(":")[0] for key in report.params_head if ":" in key}
+    if len(files) > 1:
+        return list(report.params_head.items())
+    return [(key.partition(":")[2] or key, value) for key, value in report.params_head.items()]
+
+
+def render_summary_line(report: Report) -> str:
+    """One line: the verdict and gates.py's sentence, for annotations and the terminal."""
+    verdict = report.verdict
+    if verdict.status == "fail":
+        label = "Failed"
+        fallback = f"{plural(verdict.failed, 'gate')} failed."
+    elif verdict.warnings:
+        label = "Passed with warnings"
+        fallback = f"{plural(verdict.warnings, 'warning')}."
+    else:
+        label = "Passed"
+        fallback = "no gate failed." if report.gates else "no gates are declared."
+    summary = " ".join(verdict.summary.split()) or fallback
+    return f"{label} — {summary}"
+
+
+# --- templates ---
+
+
+def make_environment(template_dir: Path | None = None) -> SandboxedEnvironment:
+    """The sandboxed jinja2 environment; templates in *template_dir* win over the packaged ones."""
+    from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, StrictUndefined
+    from jinja2.loaders import BaseLoader
+    from jinja2.sandbox import SandboxedEnvironment
+
+    loaders: list[BaseLoader] = []
+    if template_dir is not None:
+        if not template_dir.is_dir():
+            raise ConfigError(
+                f"report.template_dir: {template_dir} is not a directory; create it or remove "
+                "the key to use the packaged templates."
+            )
+        loaders.append(FileSystemLoader(template_dir))
+    loaders.append(PackageLoader("mlops_ci", "templates"))
+    env = SandboxedEnvironment(
+        loader=ChoiceLoader(loaders),
+        autoescape=False,  # markdown, not HTML: the md filter escapes what must be escaped
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        num=num,
+        signed=signed,
+        pct=pct,
+        md=md,
+        code=code,
+        prose=prose,
+        short=short_sha,
+        plural=plural,
+        change_mark=change_mark,
+        status_mark=status_mark,
+        gate_status=gate_result_status,
+        gate_label=gate_label,
+    )
+    env.globals.update(metric_gate_status=gate_status)
+    return env
+
+
+def render_template(
+    name: str, context: Mapping[str, Any], template_dir: Path | None = None
+) -> str:
+    """Render template *name*; an error in a user template becomes a one-sentence ConfigError."""
+    env = make_environment(template_dir)
+    try:
+        return env.get_template(name).render(**context)
+    except Exception as exc:
+        error = _user_template_error(exc, template_dir)
+        if error is None:
+            raise  # a packaged template failed: our bug, the traceback is for us
+        raise error from None
+
+
+def _user_template_error(exc: Exception, template_dir: Path | None) -> ConfigError | None:
+    from jinja2 import TemplateSyntaxError
+
+    if template_dir is None:
+        return None
+    root = os.path.normpath(os.path.abspath(template_dir))
+
+    def in_user_dir(filename: str | None) -> bool:
+        if not filename:
+            return False
+        path = os.path.normpath(os.path.abspath(filename))
+        return os.path.commonpath([root, path]) == root
+
+    filename: str | None = None
+    line: int | None = None
+    if isinstance(exc, TemplateSyntaxError) and in_user_dir(exc.filename):
+        filename, line = exc.filename, exc.lineno
+    else:
+        # jinja rewrites the traceback so that template frames carry the template's file and line
+        filename, line = _innermost_frame(exc.__traceback__, in_user_dir)
+    if filename is None:
+        return None
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    message = " ".join(str(message).split()).rstrip(".")
+    where = f"{filename}, line {line}" if line else filename
+    return ConfigError(
+        f"{where}: {message}; fix the template, or delete it to use the packaged one."
+    )
+
+
+def _innermost_frame(
+    tb: TracebackType | None, wanted: Any
+) -> tuple[str | None, int | None]:
+    found: tuple[str | None, int | None] = (None, None)
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if wanted(filename):
+            found = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def render_report_md(report: Report, template_dir: Path | None = None) -> str:
+    """report.md: the pull-request comment body and the job summary (GitHub-flavoured markdown)."""
+    # card.py renders through this module's environment; importing it here avoids a cycle
+    from mlops_ci.card import render_card_body
+
+    context = {
+        "report": report,
+        "metrics": ordered_metrics(report),
+        "multi_file": len({m.file for m in report.metrics}) > 1,
+        "card_body": render_card_body(report, template_dir),
+    }
+    return render_template(REPORT_TEMPLATE, context, template_dir)
+
+
+# --- terminal ---
+
+_ANSI = {
+    "bold": "1",
+    "dim": "2",
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "cyan": "36",
+    "bold_red": "1;31",
+    "bold_green": "1;32",
+    "bold_yellow": "1;33",
+}
+_CHANGE_COLORS = {"better": "green", "worse": "red", "new": "cyan", "removed": "yellow"}
+_STATUS_TEXT = {"pass": "pass", "fail": "FAIL", "warn": "warn", "new": "new", "missing": "missing"}
+_STATUS_COLORS = {
+    "pass": "green", "fail": "bold_red", "warn": "yellow", "new": "cyan", "missing": "yellow",
+}
+
+
+def display_width(text: str) -> int:
+    """Terminal columns: wide (CJK, most emoji) count two, combining marks none."""
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch) or ch in "\u200b\u200c\u200d\ufe0e\ufe0f":
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
+
+
+def _terminal_safe(text: str) -> str:
+    # a metric name is data: it must not move the cursor or recolour the terminal
+    return "".join(
+        (" " if ch in "\t\n\r" else "?") if unicodedata.category(ch) == "Cc" else ch
+        for ch in text
+    )
+
+
+def _paint(text: str, style: str | None, color: bool) -> str:
+    if not color or not style or not text:
+        return text
+    return f"\x1b[{_ANSI[style]}m{text}\x1b[0m"
+
+
+def _revision_text(report: Report, which: str) -> str:
+    rev = report.base if which == "base" else report.head
+    if rev.rev is None:
+        return f"{which} none"
+    text = f"{which} {short_sha(rev.rev)}"
+    if rev.ref:
+        text += f" ({rev.ref})"
+    if rev.dirty:
+        text += " + uncommitted changes"
+    return _terminal_safe(text)
+
+
+def render_table(report: Report, *, color: bool) -> str:
+    """The terminal view: aligned metric columns, failed gates, then the verdict line."""
+    digits = report.digits
+    lines = [
+        _paint(_terminal_safe(report.title), "bold", color)
+        + f": {_revision_text(report, 'base')} → {_revision_text(report, 'head')}",
+        "",
+    ]
+
+    # each cell: (text, style); the first and last columns align left, numbers right
+    header: list[tuple[str, str | None]] = [
+        (h, "bold") for h in ("metric", "base", "head", "Δ", "Δ%", "gate")
+    ]
+    rows = [header]
+    any_primary = False
+    for m in ordered_metrics(report):
+        is_primary = m.primary or m.name == report.primary_metric
+        any_primary = any_primary or is_primary
+        status = gate_status(report, m.name)
+        change_style = _CHANGE_COLORS.get(m.change)
+        rows.append([
+            (_terminal_safe(m.name) + (" *" if is_primary else ""), "bold" if is_primary else None),
+            (_terminal_safe(format_value(m.base, digits)), None),
+            (_terminal_safe(format_value(m.head, digits)), None),
+            (format_signed(m.delta, digits), change_style),
+            (format_pct(m.delta_pct), change_style),
+            (_STATUS_TEXT.get(status, status) if status else MISSING,
+             _STATUS_COLORS.get(status) if status else "dim"),
+        ])
+
+    if len(rows) == 1:
+        lines.append("No metrics found.")
+    else:
+        widths = [max(display_width(row[i][0]) for row in rows) for i in range(len(header))]
+        last = len(header) - 1
+        for row in rows:
+            cells = []
+            for i, (text, style) in enumerate(row):
+                gap = " " * (widths[i] - display_width(text))
+                if i in (0, last):
+                    padded = _paint(text, style, color) + (gap if i != last else "")
+                else:
+                    padded = gap + _paint(text, style, color)
+                cells.append(padded)
+            lines.append("  ".join(cells).rstrip())
+        if any_primary:
+            lines.append(_paint("* primary metric", "dim", color))
+
+    failed = report.failed_gates()
+    if failed:
+        lines += ["", "Failed gates:"]
+        for g in failed:
+            mark, style = ("✗", "red") if g.severity == "error" else ("!", "yellow")
+            text = _terminal_safe(f"{gate_label(g)} ({g.severity}): {g.explanation}")
+            lines.append(f"  {_paint(mark, style, color)} {' '.join(text.split())}")
+
+    verdict = report.verdict
+    style = (
+        "bold_red" if verdict.status == "fail"
+        else "bold_yellow" if verdict.warnings
+        else "bold_green"
+    )
+    lines += ["", _paint(_terminal_safe(render_summary_line(report)), style, color)]
+    return "\n".join(lines) + "\n"
