@@ -1,0 +1,1 @@
+"""GitHub: the Actions runner context, workflow commands and the REST client."""
