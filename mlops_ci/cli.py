@@ -1,0 +1,199 @@
+"""The command line: declares commands and options, and calls one plain function for each.
+
+Typer stays in this module. Heavy imports happen inside the command functions, so that
+`mlops-ci --help` is instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
+
+import typer
+
+from mlops_ci import __version__
+
+app = typer.Typer(
+    name="mlops-ci",
+    help=(
+        "Reproduce a DVC pipeline, compare the model with the base branch, hold it to the "
+        "gates in mlops.yaml, write a model card and report the metric diff."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+BaseOption = Annotated[
+    Optional[str],  # noqa: UP045 - typer reads the annotation at run time on Python 3.10
+    typer.Option(
+        "--base",
+        help="Revision to compare with. Default: the merge-base with $GITHUB_BASE_REF, "
+        "else with main or master, else HEAD.",
+        show_default=False,
+    ),
+]
+ReportOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--report",
+        help="A report.json written by `run` or `diff --format json`. Default: "
+        ".mlops/report.json, else the workspace compared now.",
+        show_default=False,
+    ),
+]
+
+
+class Format(str, Enum):
+    table = "table"
+    md = "md"
+    json = "json"
+
+
+def debug_requested(args: list[str]) -> bool:
+    return "--debug" in args or os.environ.get("MLOPS_CI_DEBUG", "") not in ("", "0", "false")
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _exit(code: int) -> NoReturn:
+    """End a command with its exit code (typer's standalone mode ignores return values)."""
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"mlops-ci {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Log every command and request; show tracebacks.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="mlops-ci: %(levelname)s: %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to create the example project.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite files that already exist.")
+    ] = False,
+) -> None:
+    """Scaffold a complete example project: git + DVC, a pipeline, params and gates."""
+    from mlops_ci.commands.init import init as init_command
+
+    _exit(init_command(directory=directory, force=force, stdout=sys.stdout))
+
+
+@app.command()
+def run(
+    base: BaseOption = None,
+    no_repro: Annotated[
+        bool, typer.Option("--no-repro", help="Use the results in the workspace as they are.")
+    ] = False,
+    out: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--out",
+            help="Where to write the report and the card. Default: .mlops/",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Reproduce the pipeline, compare with the base, evaluate the gates, write the report.
+
+    Exit code 0: every error-severity gate passed; 1: a gate failed; 2: bad input.
+    """
+    from mlops_ci.commands.run import run as run_command
+
+    _exit(
+        run_command(
+            cwd=Path.cwd(),
+            base=base,
+            reproduce=not no_repro,
+            out=out,
+            env=os.environ,
+            color=_color(),
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+        )
+    )
+
+
+@app.command()
+def diff(
+    base: BaseOption = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+) -> None:
+    """Compare the workspace's metrics and params with the base, without reproducing."""
+    from mlops_ci.commands.diff import diff as diff_command
+
+    _exit(
+        diff_command(
+            cwd=Path.cwd(),
+            base=base,
+            fmt=fmt.value,
+            env=os.environ,
+            color=_color(),
+            stdout=sys.stdout,
+        )
+    )
+
+
+@app.command()
+def gate(report: ReportOption = None) -> None:
+    """Evaluate mlops.yaml's gates against a report. Exit code 1 when one fails."""
+    from mlops_ci.commands.gate import gate as gate_command
+
+    _exit(
+        gate_command(
+            cwd=Path.cwd(), report_path=report, env=os.environ, color=_color(), stdout=sys.stdout
+        )
+    )
+
+
+@app.command()
+def card(
+    report: ReportOption = None,
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the card; '-' prints it. Default: .mlops/model-card.md",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Render the model card (markdown with Hugging Face metadata) from a report."""
+    from mlops_ci.commands.card import card as card_command
+
+    _exit(
+        card_command(
+            cwd=Path.cwd(),
+            report_path=report,
+            output=output,
+            env=os.environ,
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+        )
+    )

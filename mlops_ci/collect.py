@@ -1,0 +1,45 @@
+"""Read everything a Report needs from a repository: revisions, metrics, params and dvc.lock.
+
+This is the I/O half of computing a report; ``build.py`` is the pure half.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from mlops_ci.build import build_report
+from mlops_ci.config import Config
+from mlops_ci.pipeline import read_lock, read_snapshots
+from mlops_ci.report import Report, Revision
+from mlops_ci.revisions import BaseChoice, current_branch, is_dirty, resolve, show_file
+
+LOCK_FILE = "dvc.lock"
+
+
+def head_revision(root: Path, env: Mapping[str, str]) -> Revision:
+    """The workspace: HEAD's SHA and branch (the PR's head branch on Actions), and if dirty."""
+    ref = env.get("GITHUB_HEAD_REF") or current_branch(root)
+    dirty = is_dirty(root)
+    return Revision(
+        rev=resolve(root, "HEAD"),
+        ref=ref,
+        description="workspace",
+        dirty=dirty,
+    )
+
+
+def collect_report(root: Path, config: Config, base: BaseChoice, env: Mapping[str, str]) -> Report:
+    head_snapshot, base_snapshot = read_snapshots(root, base.rev, config.metrics.files)
+    lock_path = root / LOCK_FILE
+    lock_text = lock_path.read_text(encoding="utf-8") if lock_path.exists() else None
+    base_lock_text = show_file(root, base.rev, LOCK_FILE) if base.rev else None
+    return build_report(
+        config,
+        head=head_snapshot,
+        base=base_snapshot,
+        head_revision=head_revision(root, env),
+        base_revision=Revision(rev=base.rev, ref=base.ref, description=base.description),
+        lock=read_lock(lock_text, source=LOCK_FILE),
+        base_lock=read_lock(base_lock_text, source=f"{LOCK_FILE} at {base.ref or base.rev}"),
+    )

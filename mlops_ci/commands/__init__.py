@@ -1,0 +1,1 @@
+"""One plain function per CLI command: typed keyword arguments in, an exit code out."""

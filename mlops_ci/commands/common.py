@@ -1,0 +1,61 @@
+"""What several commands share: finding the project, its config, and where reports go."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlops_ci.collect import collect_report
+from mlops_ci.config import CONFIG_FILENAME, Config, load_config
+from mlops_ci.errors import EXIT_GATE_FAILED, EXIT_OK
+from mlops_ci.report import Report, load_report
+from mlops_ci.revisions import default_base, ensure_dvc_repo, find_root, resolve_base
+
+DEFAULT_OUT_DIR = ".mlops"
+REPORT_JSON = "report.json"
+REPORT_MD = "report.md"
+MODEL_CARD = "model-card.md"
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    config: Config
+
+    def template_dir(self) -> Path | None:
+        configured = self.config.report.template_dir
+        return self.root / configured if configured else None
+
+
+def open_project(cwd: Path) -> Project:
+    """The git + DVC repository around *cwd* and its validated mlops.yaml."""
+    root = find_root(cwd)
+    ensure_dvc_repo(root)
+    return Project(root=root, config=load_config(root / CONFIG_FILENAME))
+
+
+def compute_report(project: Project, *, base: str | None, env: Mapping[str, str]) -> Report:
+    """The workspace compared with *base* (default: the pull request's base), gates evaluated."""
+    choice = resolve_base(project.root, base) if base else default_base(project.root, env)
+    return collect_report(project.root, project.config, choice, env)
+
+
+def out_dir(project: Project, out: Path | None) -> Path:
+    return out if out is not None else project.root / DEFAULT_OUT_DIR
+
+
+def report_or_compute(
+    project: Project, report_path: Path | None, *, env: Mapping[str, str]
+) -> tuple[Report, Path | None]:
+    """The report at *report_path*; without one, the default report or else a fresh diff."""
+    if report_path is not None:
+        return load_report(report_path), report_path
+    default = project.root / DEFAULT_OUT_DIR / REPORT_JSON
+    if default.exists():
+        return load_report(default), default
+    return compute_report(project, base=None, env=env), None
+
+
+def exit_code(report: Report) -> int:
+    return EXIT_OK if report.verdict.status == "pass" else EXIT_GATE_FAILED

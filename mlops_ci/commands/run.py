@@ -1,0 +1,84 @@
+"""`mlops-ci run`: reproduce, compare with the base, gate, and write the report and the card."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from mlops_ci.commands.common import (
+    MODEL_CARD,
+    REPORT_JSON,
+    REPORT_MD,
+    Project,
+    compute_report,
+    exit_code,
+    open_project,
+    out_dir,
+)
+from mlops_ci.files import write_text_atomic
+from mlops_ci.pipeline import repro
+from mlops_ci.report import Report
+
+
+@dataclass(frozen=True)
+class WrittenFiles:
+    report_json: Path
+    report_md: Path
+    model_card: Path
+
+
+def run(
+    *,
+    cwd: Path,
+    base: str | None,
+    reproduce: bool,
+    out: Path | None,
+    env: Mapping[str, str],
+    color: bool,
+    stdout: TextIO,
+    stderr: TextIO,
+) -> int:
+    project = open_project(cwd)  # configuration errors stop the run before anything changes
+    if reproduce:
+        print("mlops-ci: running `dvc repro`", file=stderr)
+        repro(project.root, stream=stderr)
+    report = compute_report(project, base=base, env=env)
+    written = write_report_files(project, report, out_dir(project, out))
+
+    from mlops_ci.render import render_table
+
+    stdout.write(render_table(report, color=color))
+    print(
+        f"mlops-ci: wrote {_shown(written.report_json, cwd)}, {_shown(written.report_md, cwd)} "
+        f"and {_shown(written.model_card, cwd)}",
+        file=stderr,
+    )
+    return exit_code(report)
+
+
+def write_report_files(project: Project, report: Report, directory: Path) -> WrittenFiles:
+    """Render everything first, then write: a template error leaves no half-written set."""
+    from mlops_ci.card import render_card
+    from mlops_ci.render import render_report_md
+
+    template_dir = project.template_dir()
+    card = render_card(report, template_dir)
+    markdown = render_report_md(report, template_dir)
+    written = WrittenFiles(
+        report_json=directory / REPORT_JSON,
+        report_md=directory / REPORT_MD,
+        model_card=directory / MODEL_CARD,
+    )
+    write_text_atomic(written.model_card, card)
+    write_text_atomic(written.report_md, markdown)
+    write_text_atomic(written.report_json, report.to_json())
+    return written
+
+
+def _shown(path: Path, cwd: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(cwd.resolve()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,118 @@
+"""Fixtures shared by the test suite: real git and real dvc in temporary repositories.
+
+The example project is scaffolded and reproduced once per session (`dvc repro` trains a model,
+which takes seconds); each test that changes it gets its own copy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# The local GitHub API (real sockets, checked against GitHub's OpenAPI description) and the
+# guard that fails any test reaching for a host outside loopback.
+pytest_plugins = ["github_fake.plugin"]
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "mlops-ci tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
+    "GIT_COMMITTER_NAME": "mlops-ci tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
+}
+
+
+def _clean_environment() -> dict[str, str]:
+    """The environment tests run in: no GitHub Actions variables leak in from a CI runner."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_"))}
+    env.pop("CI", None)
+    env.update(IDENTITY)
+    env["DVC_NO_ANALYTICS"] = "true"
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    env["NO_COLOR"] = "1"
+    return env
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith(("GITHUB_", "RUNNER_")) or key == "CI":
+            monkeypatch.delenv(key)
+    for key, value in _clean_environment().items():
+        monkeypatch.setenv(key, value)
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Result:
+    """Run the real `mlops-ci` entry point in a subprocess, as a user would."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlops_ci", *args],
+        cwd=cwd,
+        env={**_clean_environment(), **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def git(*args: str, cwd: Path) -> str:
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env=_clean_environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def tree_state(root: Path) -> dict[str, bytes]:
+    """Every file in the work tree (outside .git, .dvc/tmp and .dvc/cache) with its content."""
+    state = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if rel.startswith((".git/", ".dvc/tmp/", ".dvc/cache/")) or rel == ".git":
+            continue
+        if path.is_file():
+            state[rel] = path.read_bytes()
+    return state
+
+
+@dataclass
+class FirstRun:
+    template: Path
+    result: Result
+
+
+@pytest.fixture(scope="session")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
+    """`mlops-ci init` then `mlops-ci run` on it; its results are then committed on main."""
+    template = tmp_path_factory.mktemp("example") / "demo"
+    init = cli("init", str(template), cwd=template.parent)
+    assert init.code == 0, init.stderr
+    result = cli("run", cwd=template)
+    git("add", "--all", cwd=template)
+    git("commit", "--quiet", "-m", "Record the first results", cwd=template)
+    return FirstRun(template=template, result=result)
+
+
+@pytest.fixture
+def project(first_run: FirstRun, tmp_path: Path) -> Iterator[Path]:
+    """A private copy of the reproduced example project, on main with its results committed."""
+    copy = tmp_path / "demo"
+    shutil.copytree(first_run.template, copy, symlinks=True)
+    shutil.rmtree(copy / ".mlops", ignore_errors=True)
+    yield copy
