@@ -156,8 +156,11 @@ def overall_verdict(results: Sequence[GateResult]) -> Verdict:
     elif results:
         passed = sum(1 for r in results if r.verdict == "pass")
         new = len(results) - passed
-        summary = f"All {passed} gate check{'s' if passed != 1 else ''} passed"
-        summary += f"; {new} wait for a base value (new metrics)." if new else "."
+        checks = f"{passed} gate check{'s' if passed != 1 else ''} passed"
+        if new:
+            summary = f"{checks}; {new} wait for a base value (new metrics)."
+        else:
+            summary = f"All {checks}."
     else:
         summary = "No gates are declared in mlops.yaml; nothing was checked."
     return Verdict(
