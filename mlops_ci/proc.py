@@ -55,12 +55,15 @@ def run(
     stream: TextIO | None = None,
     env: Mapping[str, str] | None = None,
     what: str | None = None,
+    merge_stderr: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run *cmd* in *cwd*, capturing stdout and stderr together.
+    """Run *cmd* in *cwd* and capture its output.
 
-    With *stream*, each line is also written there as it arrives (for `dvc repro`, whose progress
-    the user wants to watch). A non-zero exit raises CommandError when *check* is true; *what*
-    names the action in that message ("git rev-parse", "dvc init", ...).
+    By default stderr is merged into stdout, and with *stream* each line is also written there
+    as it arrives (for `dvc repro`, whose progress the user wants to watch). With
+    *merge_stderr* false the two stay apart, for commands whose stdout is parsed. A non-zero
+    exit raises CommandError when *check* is true; *what* names the action in that message
+    ("git rev-parse", "dvc init", ...).
     """
     cmd = list(cmd)
     log.debug("running: %s (in %s)", shlex.join(cmd), cwd)
@@ -70,7 +73,7 @@ def run(
             cwd=cwd,
             env=dict(env) if env is not None else tool_env(),
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
             stdin=subprocess.DEVNULL,
             text=True,
             encoding="utf-8",
@@ -83,17 +86,20 @@ def run(
             returncode=127,
             output_tail="",
         ) from None
-    lines: list[str] = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line)
-        if stream is not None:
-            stream.write(line)
-            stream.flush()
+    if merge_stderr:
+        lines: list[str] = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if stream is not None:
+                stream.write(line)
+                stream.flush()
+        stdout, stderr = "".join(lines), ""
+    else:
+        stdout, stderr = proc.communicate()
     returncode = proc.wait()
-    output = "".join(lines)
     if check and returncode != 0:
-        tail = output_tail(output)
+        tail = output_tail(stderr or stdout)
         name = what or shlex.join(cmd[:2])
         raise CommandError(
             f"{name} failed (exit code {returncode}):\n{tail}",
@@ -101,7 +107,7 @@ def run(
             returncode=returncode,
             output_tail=tail,
         )
-    return subprocess.CompletedProcess(cmd, returncode, output, "")
+    return subprocess.CompletedProcess(cmd, returncode, stdout, stderr)
 
 
 def output_tail(output: str, lines: int = TAIL_LINES) -> str:
@@ -112,32 +118,5 @@ def output_tail(output: str, lines: int = TAIL_LINES) -> str:
 
 def git(*args: str, cwd: Path, check: bool = True) -> str:
     """Run `git ARGS` and return its stripped stdout (stderr is kept apart, for the message)."""
-    cmd = ["git", *args]
-    log.debug("running: %s (in %s)", shlex.join(cmd), cwd)
-    try:
-        proc = subprocess.run(
-            cmd,
-            cwd=cwd,
-            env=tool_env(),
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-        )
-    except FileNotFoundError:
-        raise CommandError(
-            "git is not installed or not on PATH; install git and try again.",
-            cmd=cmd,
-            returncode=127,
-            output_tail="",
-        ) from None
-    if check and proc.returncode != 0:
-        tail = output_tail(proc.stderr or proc.stdout)
-        raise CommandError(
-            f"git {args[0]} failed (exit code {proc.returncode}):\n{tail}",
-            cmd=cmd,
-            returncode=proc.returncode,
-            output_tail=tail,
-        )
-    return proc.stdout.strip()
+    result = run(["git", *args], cwd=cwd, check=check, what=f"git {args[0]}", merge_stderr=False)
+    return result.stdout.strip()
