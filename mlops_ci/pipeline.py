@@ -71,6 +71,11 @@ def read_snapshots(
         params = repo.params.show(revs=revs)
 
     head_key = "workspace" if revs else ""
+    if not (metrics.get(head_key) or {}).get("data"):
+        raise InputError(
+            "No metrics found: no stage in dvc.yaml declares `metrics:` and mlops.yaml lists no "
+            "`metrics.files`. Declare the file your evaluation stage writes in one of them."
+        )
     head = Snapshot(
         metrics=_files_data(
             metrics.get(head_key, {}), kind="metrics", where="the workspace", strict=True

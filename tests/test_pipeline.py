@@ -95,3 +95,11 @@ def test_a_metrics_file_missing_at_the_base_only_means_new_metrics(project: Path
     head, base = read_snapshots(project, first_commit, ())
     assert "metrics.json" in head.metrics
     assert base is not None and base.metrics == {}
+
+
+def test_a_pipeline_without_metrics_is_a_clear_error(project: Path):
+    dvc_yaml = project / "dvc.yaml"
+    text = dvc_yaml.read_text()
+    dvc_yaml.write_text(text[: text.index("    metrics:")])
+    with pytest.raises(InputError, match="No metrics found"):
+        read_snapshots(project, None, ())
