@@ -50,6 +50,18 @@ ReportOption = Annotated[
 ]
 
 
+TokenOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--github-token",
+        metavar="<token>",
+        help="Token for the GitHub API. Default: $GITHUB_TOKEN (prefer it: a command line "
+        "can be seen by other processes).",
+        show_default=False,
+    ),
+]
+
+
 class Format(str, Enum):
     table = "table"
     md = "md"
@@ -118,8 +130,12 @@ def run(
             show_default=False,
         ),
     ] = None,
+    github_token: TokenOption = None,
 ) -> None:
     """Reproduce the pipeline, compare with the base, evaluate the gates, write the report.
+
+    On GitHub Actions it also posts the sticky pull-request comment and writes the job
+    summary, the step outputs and an annotation per failed gate.
 
     Exit code 0: every error-severity gate passed; 1: a gate failed; 2: bad input.
     """
@@ -133,6 +149,64 @@ def run(
             out=out,
             env=os.environ,
             color=_color(),
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+            github_token=github_token,
+        )
+    )
+
+
+@app.command()
+def comment(
+    report: Annotated[
+        Path,
+        typer.Option(
+            "--report", help="The report.json to publish (from the pull_request workflow)."
+        ),
+    ] = Path(".mlops/report.json"),
+    pr: Annotated[
+        Optional[str],  # noqa: UP045 - checked by the command: one clear message
+        typer.Option(
+            "--pr",
+            metavar="<number>",
+            help="The pull request's number. Default: the one the event names.",
+            show_default=False,
+        ),
+    ] = None,
+    key: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--key",
+            metavar="<key>",
+            help="The comment key. Default: comment.key of ./mlops.yaml, else 'default'.",
+            show_default=False,
+        ),
+    ] = None,
+    check_run: Annotated[
+        bool,
+        typer.Option(
+            "--check-run",
+            help="Report the verdict as a check run (GitHub App tokens only); a status otherwise.",
+        ),
+    ] = False,
+    github_token: TokenOption = None,
+) -> None:
+    """Post a report.json as the sticky pull-request comment, and set a commit status.
+
+    The second workflow of the fork-safe pattern (on: workflow_run) runs it with the artifact
+    the pull_request workflow uploaded. Exit code 0: published; 2: bad input.
+    """
+    from mlops_ci.commands.comment import comment as comment_command
+
+    _exit(
+        comment_command(
+            cwd=Path.cwd(),
+            report_path=report,
+            pr=pr,
+            key=key,
+            github_token=github_token,
+            check_run=check_run,
+            env=os.environ,
             stdout=sys.stdout,
             stderr=sys.stderr,
         )

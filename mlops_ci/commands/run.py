@@ -1,4 +1,8 @@
-"""`mlops-ci run`: reproduce, compare with the base, gate, and write the report and the card."""
+"""`mlops-ci run`: reproduce, compare with the base, gate, write the report and the card.
+
+On GitHub Actions it then publishes them (github/publish.py): the sticky pull-request comment,
+the job summary, the step outputs and one annotation per failed gate.
+"""
 
 from __future__ import annotations
 
@@ -39,8 +43,12 @@ def run(
     color: bool,
     stdout: TextIO,
     stderr: TextIO,
+    github_token: str | None = None,
 ) -> int:
+    from mlops_ci.github.context import read_context
+
     project = open_project(cwd)  # configuration errors stop the run before anything changes
+    ctx = read_context(env)  # a broken runner environment too, before the slow part
     if reproduce:
         print("mlops-ci: running `dvc repro`", file=stderr)
         repro(project.root, stream=stderr)
@@ -55,6 +63,23 @@ def run(
         f"and {_shown(written.model_card, cwd)}",
         file=stderr,
     )
+    if ctx is not None:
+        from mlops_ci.github.publish import RunFiles, publish_run, resolve_token
+
+        comment_url = publish_run(
+            report,
+            ctx=ctx,
+            files=RunFiles(written.report_json, written.report_md, written.model_card),
+            config_path=project.config.path,
+            comment=project.config.comment,
+            template_dir=project.template_dir(),
+            token=resolve_token(github_token, env),
+            env=env,
+            stdout=stdout,
+        )
+        if comment_url:
+            print(f"mlops-ci: commented on pull request #{ctx.pr_number}: {comment_url}",
+                  file=stderr)
     return exit_code(report)
 
 

@@ -1,0 +1,190 @@
+"""`mlops-ci comment`: publish a report.json that another run wrote, as the sticky comment.
+
+This is the second half of the fork-safe two-workflow pattern: a ``pull_request`` workflow runs
+the pipeline with a read-only token and uploads ``report.json`` and the pull request's number as
+an artifact; a ``workflow_run`` workflow, which has a token that may write, downloads them and
+runs this command. Whoever opened the pull request wrote that artifact, so it is untrusted:
+the report is validated against the Report schema, the number must be a pull request whose head
+is the commit the triggering run built, and everything from the report is rendered as escaped
+text. The command then sets the verdict as a commit status (or check run) on that commit.
+
+Exit code 0 when published (the gates were judged by the run that wrote the report), 2 when
+the input or a GitHub setting is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from mlops_ci.errors import EXIT_OK, GitHubError, InputError
+
+if TYPE_CHECKING:
+    from mlops_ci.config import CommentConfig
+    from mlops_ci.github.client import GitHubClient
+    from mlops_ci.github.context import RunnerContext
+
+MAX_REPORT_BYTES = 20 * 1024 * 1024  # far above any real report; refuses a flooding artifact
+_PR_NUMBER = re.compile(r"[1-9][0-9]{0,9}")
+
+
+def comment(
+    *,
+    cwd: Path,
+    report_path: Path,
+    pr: str | None,
+    key: str | None,
+    github_token: str | None,
+    check_run: bool,
+    env: Mapping[str, str],
+    stdout: TextIO,
+    stderr: TextIO,
+    recheck_delay: float = 1.0,
+) -> int:
+    from mlops_ci.github.actions import append_step_summary, report_outputs, write_outputs
+    from mlops_ci.github.comments import check_key, comment_body, publish_comment
+    from mlops_ci.github.context import read_context
+    from mlops_ci.github.publish import (
+        log_request_count,
+        open_client,
+        protect_token,
+        resolve_token,
+    )
+    from mlops_ci.github.status import publish_verdict
+    from mlops_ci.render import render_report_md
+    from mlops_ci.report import load_report
+
+    ctx = read_context(env)
+    if ctx is None:
+        raise InputError(
+            "`mlops-ci comment` publishes from a GitHub Actions run, and GITHUB_ACTIONS is not "
+            "\"true\"; locally, read the report.md that `mlops-ci run` wrote."
+        )
+    _check_size(report_path)
+    report = load_report(report_path)
+    number = parse_pr_number(pr) if pr is not None else ctx.pr_number
+    if number is None:
+        raise InputError(
+            f"No pull request number: the {ctx.event_name} event names none; pass --pr with the "
+            "number the pull_request workflow saved in its artifact."
+        )
+    head_sha = ctx.pr_head_sha
+    if head_sha is None:
+        raise InputError(
+            f"`mlops-ci comment` runs on workflow_run or pull_request events; a {ctx.event_name} "
+            "event names no head commit to check the pull request against."
+        )
+    settings, template_dir = _settings(cwd)
+    key = check_key(key if key is not None else settings.key)
+    token = resolve_token(github_token, env)
+    if not token:
+        raise GitHubError(
+            "No GitHub token to comment with: set GITHUB_TOKEN or pass --github-token."
+        )
+    protect_token(token, ctx, stdout)
+
+    markdown = render_report_md(report, template_dir)
+
+    def render(previous: str | None) -> str:
+        return comment_body(
+            report, key=key, previous_body=previous, head_sha=head_sha, run_url=ctx.run_url,
+            template_dir=template_dir,
+        )
+
+    with open_client(ctx, token) as client:
+        try:
+            check_pull_request(client, ctx, number, head_sha)
+            result = publish_comment(
+                client, owner=ctx.owner, repo=ctx.repo, number=number, key=key,
+                mode=settings.mode, render=render, recheck_delay=recheck_delay,
+            )
+            verdict = publish_verdict(
+                client, owner=ctx.owner, repo=ctx.repo, sha=head_sha, key=key, report=report,
+                markdown=markdown, target_url=ctx.run_url, check_run=check_run,
+            )
+        finally:
+            log_request_count(client)
+
+    comment_url = result.url if result is not None else None
+    append_step_summary(markdown, env)
+    outputs = report_outputs(
+        report, report_json=report_path, report_md="", comment_url=comment_url
+    )
+    write_outputs({k: v for k, v in outputs.items() if k != "report-md"}, env)
+    if result is not None:
+        print(f"mlops-ci: {result.action} the comment on pull request #{number}: {result.url}",
+              file=stderr)
+    print(
+        f"mlops-ci: set the {verdict.kind} {verdict.name} to {verdict.state} on {head_sha[:7]}",
+        file=stderr,
+    )
+    return EXIT_OK
+
+
+def parse_pr_number(text: str) -> int:
+    """The pull request number from ``--pr`` (often read from an artifact file): digits only."""
+    stripped = text.strip()
+    if not _PR_NUMBER.fullmatch(stripped):
+        shown = repr(text) if len(text) <= 40 else repr(text[:37]) + "..."
+        raise InputError(
+            f"--pr {shown} is not a pull request number; pass a positive whole number, the one "
+            "the pull_request workflow saved in its artifact."
+        )
+    return int(stripped)
+
+
+def check_pull_request(
+    client: GitHubClient, ctx: RunnerContext, number: int, head_sha: str
+) -> None:
+    """Refuse a pull request whose head is not the commit the triggering run built.
+
+    This is what keeps a fork's artifact from commenting on somebody else's pull request.
+    """
+    from mlops_ci.github.client import GitHubNotFoundError
+
+    try:
+        pull = client.get_json(f"/repos/{ctx.owner}/{ctx.repo}/pulls/{number}")
+    except GitHubNotFoundError:
+        raise InputError(
+            f"Pull request #{number} does not exist in {ctx.repository}; the artifact's number "
+            "is wrong, so nothing was published."
+        ) from None
+    head = pull.get("head") if isinstance(pull, dict) else None
+    sha = head.get("sha") if isinstance(head, dict) else None
+    if not isinstance(sha, str) or sha.lower() != head_sha.lower():
+        shown = sha[:7] if isinstance(sha, str) else "unknown"
+        raise InputError(
+            f"Pull request #{number}'s head is {shown}, not {head_sha[:7]}, the commit the "
+            "triggering run built: the artifact names another pull request, or the pull request "
+            "has moved on since (its newer run reports on it); nothing was published."
+        )
+
+
+def _check_size(path: Path) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # load_report names the problem
+    if size > MAX_REPORT_BYTES:
+        raise InputError(
+            f"{path}: {size:,} bytes is too large for a report.json "
+            f"(at most {MAX_REPORT_BYTES:,}); pass the report.json that `mlops-ci run` wrote."
+        )
+
+
+def _settings(cwd: Path) -> tuple[CommentConfig, Path | None]:
+    """The comment settings and templates of mlops.yaml in *cwd*, if the workflow checked one out.
+
+    In the two-workflow pattern that is the base repository's default branch, never the pull
+    request's code.
+    """
+    from mlops_ci.config import CONFIG_FILENAME, CommentConfig, load_config
+
+    path = cwd / CONFIG_FILENAME
+    if not path.is_file():
+        return CommentConfig(), None
+    config = load_config(path)
+    template_dir = config.report.template_dir
+    return config.comment, (config.root / template_dir if template_dir else None)

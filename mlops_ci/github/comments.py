@@ -1,0 +1,510 @@
+"""The sticky pull-request comment: exactly one per pull request and key, edited in place.
+
+The comment is found by a hidden marker, ``<!-- mlops-ci:comment key=KEY -->``, on its first
+line, and only among the comments the token's own user wrote: a comment that carries the marker
+but was written by someone else is never edited. Every page of the comments is read (a long
+pull request has more than 100), so the comment is found however far down it is.
+
+The comment also carries a short history of the primary metric across the pull request's
+pushes, as base64 JSON in a second hidden line. Anyone with write access can edit a comment, so
+that data is untrusted: it is parsed defensively, dropped whole on any error, and only ever
+rendered through the same escaping as the report.
+
+Duplicates never: a create that may have reached GitHub before failing is not repeated blindly;
+the comments are listed again, and the comment is posted only if it is still absent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
+
+from mlops_ci.errors import InputError
+from mlops_ci.github.client import (
+    ACTIONS_BOT_LOGIN,
+    GitHubNotFoundError,
+    GitHubUncertainWriteError,
+)
+
+if TYPE_CHECKING:
+    from mlops_ci.github.client import GitHubClient
+    from mlops_ci.report import Report
+
+log = logging.getLogger(__name__)
+
+CommentMode = Literal["update", "new", "off"]
+
+GITHUB_BODY_LIMIT = 65_536  # GitHub refuses a longer comment body
+BODY_BUDGET = 65_000  # what mlops-ci aims for, with room to spare
+HISTORY_LIMIT = 20  # pushes kept in the comment's history
+MIN_TABLE_ROWS = 5  # rows a table keeps when the comment is cut
+CREATE_ATTEMPTS = 3  # creates that may each have reached GitHub before mlops-ci gives up
+
+_KEY = re.compile(r"[A-Za-z0-9._-]{1,100}")
+_HISTORY_OPEN = "<!-- mlops-ci:history "
+_HISTORY_CLOSE = " -->"
+_HISTORY_MAX_CHARS = 16_384  # ours stays far below; anything longer is not ours
+_HISTORY_MAX_ENTRIES = 50
+_SHA = re.compile(r"[0-9a-f]{7,40}")
+_DELIMITER_ROW = re.compile(r"\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*")
+_VERDICT_MARKS = {"pass": "✅ pass", "fail": "❌ fail"}
+
+
+# --- the marker ---
+
+
+def check_key(key: str) -> str:
+    """The comment key, if it is safe inside the marker; InputError otherwise."""
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise InputError(
+            f"The comment key {key!r} is not valid: use 1 to 100 letters, digits, '.', '_' or "
+            "'-' (comment.key in mlops.yaml, or --key)."
+        )
+    return key
+
+
+def comment_marker(key: str) -> str:
+    """The hidden first line that identifies the sticky comment of *key*."""
+    return f"<!-- mlops-ci:comment key={check_key(key)} -->"
+
+
+# --- the history of the primary metric ---
+
+
+Verdict = Literal["pass", "fail"]
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    sha: str  # the pull request's head commit, lower-case hex
+    value: float | int | None  # the primary metric at that push; None when not a number
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class History:
+    metric: str
+    entries: tuple[HistoryEntry, ...]  # newest first
+
+
+def parse_history(body: str) -> History | None:
+    """The history a comment body carries, or None when it has none or it is not valid.
+
+    The body is untrusted. Every field is checked for type and length, and any problem drops
+    the whole history rather than part of it.
+    """
+    start = body.find(_HISTORY_OPEN)
+    if start < 0:
+        return None
+    start += len(_HISTORY_OPEN)
+    end = body.find(_HISTORY_CLOSE, start, start + _HISTORY_MAX_CHARS + 1)
+    if end < 0:
+        return None
+    try:
+        raw = base64.b64decode(body[start:end], validate=True)
+        data = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+    return _history_from(data)
+
+
+def _history_from(data: Any) -> History | None:
+    if not isinstance(data, dict) or data.get("v") != 1:
+        return None
+    metric, runs = data.get("metric"), data.get("runs")
+    if not isinstance(metric, str) or not 0 < len(metric) <= 500:
+        return None
+    if not isinstance(runs, list) or len(runs) > _HISTORY_MAX_ENTRIES:
+        return None
+    entries = []
+    for run in runs:
+        if not isinstance(run, dict):
+            return None
+        sha, value, verdict = run.get("sha"), run.get("value"), run.get("verdict")
+        if not isinstance(sha, str) or not _SHA.fullmatch(sha):
+            return None
+        if value is not None and not _is_finite_number(value):
+            return None
+        if verdict not in _VERDICT_MARKS:
+            return None
+        entries.append(HistoryEntry(sha, value, verdict))
+    return History(metric, tuple(entries))
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def next_history(previous: History | None, report: Report, head_sha: str | None) -> History | None:
+    """The history with this push first; None when the report has no primary metric.
+
+    A re-run of the same commit replaces its entry. When the primary metric changed, the old
+    history is about another metric and starts over.
+    """
+    metric = report.primary()
+    if metric is None and report.primary_metric is not None:
+        metric = next((m for m in report.metrics if m.name == report.primary_metric), None)
+    sha = (head_sha or report.head.rev or "").lower()
+    if metric is None or not _SHA.fullmatch(sha):
+        return None
+    value = metric.head if _is_finite_number(metric.head) else None
+    current = HistoryEntry(sha, value, report.verdict.status)
+    earlier: Iterable[HistoryEntry] = ()
+    if previous is not None and previous.metric == metric.name:
+        earlier = (e for e in previous.entries if e.sha != sha)
+    entries = (current, *earlier)
+    return History(metric.name, entries[:HISTORY_LIMIT])
+
+
+def encode_history(history: History) -> str:
+    """The hidden line that carries *history*: base64 holds no ``-->`` and no newline."""
+    data = {
+        "v": 1,
+        "metric": history.metric,
+        "runs": [{"sha": e.sha, "value": e.value, "verdict": e.verdict} for e in history.entries],
+    }
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    return f"{_HISTORY_OPEN}{base64.b64encode(text.encode()).decode()}{_HISTORY_CLOSE}"
+
+
+def render_history(history: History, digits: int) -> str:
+    """A collapsed table of the pushes, newest first; empty for the first push."""
+    from mlops_ci.render import code, md, num, plural, short_sha
+
+    if len(history.entries) < 2:
+        return ""
+    name = md(history.metric)
+    lines = [
+        f"<details><summary>History of {name} "
+        f"({plural(len(history.entries), 'push', 'pushes')})</summary>",
+        "",
+        f"| Push | {name} | Verdict |",
+        "|:--|--:|:--|",
+    ]
+    for i, entry in enumerate(history.entries):
+        this = " (this push)" if i == 0 else ""
+        lines.append(
+            f"| {code(short_sha(entry.sha))}{this} | {num(entry.value, digits)} "
+            f"| {_VERDICT_MARKS[entry.verdict]} |"
+        )
+    lines += ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+# --- the body ---
+
+
+def text_length(text: str) -> int:
+    """Length as UTF-16 code units: never less than the characters GitHub counts."""
+    # surrogatepass: a lone surrogate (JSON allows "\ud800") counts as the one unit it is
+    return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
+
+
+def comment_body(
+    report: Report,
+    *,
+    key: str,
+    previous_body: str | None = None,
+    head_sha: str | None = None,
+    run_url: str | None = None,
+    template_dir: Path | None = None,
+    budget: int = BODY_BUDGET,
+) -> str:
+    """The whole comment: marker, history data, the report (cut to fit), the history table."""
+    from mlops_ci.card import render_card_body
+    from mlops_ci.render import render_report_md
+
+    previous = parse_history(previous_body) if previous_body else None
+    history = next_history(previous, report, head_sha)
+    head = comment_marker(key) + "\n"
+    tail = ""
+    if history is not None:
+        head += encode_history(history) + "\n"
+        table = render_history(history, report.digits)
+        tail = "\n" + table if table else ""
+    head += "\n"
+    room = budget - text_length(head) - text_length(tail)
+    markdown = render_report_md(report, template_dir)
+    card = render_card_body(report, template_dir).strip()
+    return head + fit_markdown(markdown, room, card=card, run_url=run_url) + tail
+
+
+def fit_markdown(
+    markdown: str, budget: int, *, card: str = "", run_url: str | None = None
+) -> str:
+    """*markdown* within *budget* (UTF-16 units), cut with a visible note when it is longer.
+
+    First the model card (*card*, as it appears in the markdown) is left out, then rows from the
+    end of the longest tables (each keeps MIN_TABLE_ROWS), and only then the text's tail.
+    """
+    if text_length(markdown) <= budget:
+        return markdown
+    where = (
+        f"the [job summary]({_link(run_url)}) of this run"
+        if run_url
+        else "the report.md that `mlops-ci run` wrote"
+    )
+    card_dropped = bool(card) and card in markdown
+    if card_dropped:
+        markdown = markdown.replace(card, f"_The model card is left out here; see {where}._", 1)
+
+    def note(rows: int, tail: bool) -> str:
+        left_out = ["the model card"] if card_dropped else []
+        if rows:
+            left_out.append(f"{rows:,} table rows")
+        if tail:
+            left_out.append("the end of the report")
+        what = ", ".join(left_out[:-1]) + " and " + left_out[-1] if len(left_out) > 1 else (
+            left_out[0] if left_out else "part of the report"
+        )
+        return (
+            f"> **This comment is shortened** to fit GitHub's limit of {GITHUB_BODY_LIMIT:,} "
+            f"characters; left out: {what}. The full report is in {where}.\n\n"
+        )
+
+    worst_note = text_length(note(10**9, True))
+    text, rows = _cut_tables(markdown, budget - worst_note)
+    if text_length(text) + worst_note <= budget:
+        return note(rows, False) + text
+    return note(rows, True) + _cut_tail(text, budget - worst_note)
+
+
+def _link(url: str) -> str:
+    # The run URL comes from the runner's variables; escape what would end the link anyway.
+    return quote(url, safe=":/?#@!$&'*+,;=%~")
+
+
+def _cut_tables(markdown: str, budget: int) -> tuple[str, int]:
+    """Drop rows from the end of the longest tables until *markdown* fits; (text, rows cut)."""
+    lines = markdown.split("\n")
+    tables: list[list[int]] = []  # the body rows of each table, as line indexes
+    for i in range(1, len(lines)):
+        if _DELIMITER_ROW.fullmatch(lines[i]) and lines[i - 1].lstrip().startswith("|"):
+            rows = []
+            j = i + 1
+            while j < len(lines) and lines[j].lstrip().startswith("|"):
+                rows.append(j)
+                j += 1
+            if rows:
+                tables.append(rows)
+    kept = [len(rows) for rows in tables]
+    lengths = [text_length(line) + 1 for line in lines]
+    # Each cut table gets one row saying so; count it as if every table were cut.
+    over = sum(lengths) - 1 - budget + 80 * len(tables)
+    while over > 0:
+        candidates = [t for t in range(len(tables)) if kept[t] > MIN_TABLE_ROWS]
+        if not candidates:
+            break
+        t = max(candidates, key=lambda c: kept[c])
+        kept[t] -= 1
+        over -= lengths[tables[t][kept[t]]]
+
+    dropped: set[int] = set()
+    notes: dict[int, str] = {}
+    total = 0
+    for t, rows in enumerate(tables):
+        cut = len(rows) - kept[t]
+        if cut:
+            total += cut
+            dropped.update(rows[kept[t]:])
+            notes[rows[-1]] = f"| _… {cut:,} more {'row' if cut == 1 else 'rows'} left out_ |"
+    out = []
+    for i, line in enumerate(lines):
+        if i in notes:
+            out.append(notes[i])
+        elif i not in dropped:
+            out.append(line)
+    return "\n".join(out), total
+
+
+def _cut_tail(text: str, budget: int) -> str:
+    """The text cut at a line break, with open code fences and <details> closed."""
+    closing = "\n```\n</details>\n"
+    room = max(budget - text_length(closing), 0)
+    kept: list[str] = []
+    used = 0
+    for line in text.split("\n"):
+        size = text_length(line) + 1
+        if used + size > room:
+            break
+        kept.append(line)
+        used += size
+    cut = "\n".join(kept) + "\n"
+    fences = sum(1 for line in kept if line.lstrip().startswith(("```", "~~~")))
+    if fences % 2:
+        cut += "```\n"
+    opened = len(re.findall(r"<details\b", cut, re.IGNORECASE))
+    closed = len(re.findall(r"</details\s*>", cut, re.IGNORECASE))
+    cut += "</details>\n" * max(opened - closed, 0)
+    return cut
+
+
+# --- finding and writing the comment ---
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    url: str  # html_url, what people open
+    body: str
+    author: str
+
+
+@dataclass(frozen=True)
+class CommentResult:
+    action: Literal["created", "updated"]
+    id: int
+    url: str
+
+
+def find_comment(
+    client: GitHubClient,
+    path: str,
+    marker: str,
+    author: str,
+    *,
+    body: str | None = None,
+) -> Comment | None:
+    """The oldest comment by *author* that starts with *marker* (and equals *body*, if given).
+
+    Reads the pages only as far as the comment: one request per 100 comments before it.
+    """
+    for item in client.paginate(path):
+        comment = _comment_from(item)
+        if comment is None or comment.author.lower() != author.lower():
+            continue
+        if not comment.body.lstrip().startswith(marker):
+            continue
+        if body is None or _same_body(comment.body, body):
+            return comment
+    return None
+
+
+def _comment_from(item: Any) -> Comment | None:
+    if not isinstance(item, dict):
+        return None
+    user = item.get("user")
+    login = user.get("login") if isinstance(user, dict) else None
+    comment_id, url, body = item.get("id"), item.get("html_url"), item.get("body")
+    if not isinstance(comment_id, int) or not isinstance(login, str):
+        return None
+    return Comment(
+        id=comment_id,
+        url=url if isinstance(url, str) else "",
+        body=body if isinstance(body, str) else "",
+        author=login,
+    )
+
+
+def _same_body(stored: str, sent: str) -> bool:
+    return stored.replace("\r\n", "\n").strip() == sent.replace("\r\n", "\n").strip()
+
+
+def publish_comment(
+    client: GitHubClient,
+    *,
+    owner: str,
+    repo: str,
+    number: int,
+    key: str,
+    mode: CommentMode,
+    render: Callable[[str | None], str],
+    recheck_delay: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CommentResult | None:
+    """Create or update the comment of *key* on pull request *number*; None when mode is off.
+
+    *render* builds the body from the previous comment's body (None when there is none).
+    ``update`` edits the token's own marked comment or creates it; ``new`` always creates one.
+    Costs, for an update: GET /user, one listing per 100 comments up to ours, one PATCH.
+    """
+    if mode == "off":
+        return None
+    path = f"/repos/{owner}/{repo}/issues/{number}/comments"
+    marker = comment_marker(key)
+    writer = _Writer(client, path, marker, recheck_delay, sleep)
+    if mode == "update":
+        existing = find_comment(client, path, marker, writer.author())
+        if existing is not None:
+            body = render(existing.body)
+            try:
+                return writer.update(existing.id, body)
+            except GitHubNotFoundError:
+                # Deleted between the listing and the edit: post it afresh.
+                log.info("comment %d disappeared; creating a new one", existing.id)
+            return writer.create(body, sticky=True)
+        return writer.create(render(None), sticky=True)
+    return writer.create(render(None), sticky=False)
+
+
+class _Writer:
+    """Creates and edits comments, and knows who it writes as (asked once, when needed)."""
+
+    def __init__(
+        self,
+        client: GitHubClient,
+        path: str,
+        marker: str,
+        recheck_delay: float,
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.client = client
+        self.path = path
+        self.marker = marker
+        self.recheck_delay = recheck_delay
+        self.sleep = sleep
+        self._author: str | None = None
+
+    def author(self) -> str:
+        """The login the token writes as: GET /user, or the Actions bot that it cannot see."""
+        if self._author is None:
+            self._author = self.client.get_authenticated_user() or ACTIONS_BOT_LOGIN
+        return self._author
+
+    def update(self, comment_id: int, body: str) -> CommentResult:
+        # A PATCH replaces the body whole or not at all: the old comment survives a failure.
+        path = self.path.rsplit("/issues/", 1)[0] + f"/issues/comments/{comment_id}"
+        data = self.client.patch_json(path, {"body": body})
+        return _result("updated", data, comment_id)
+
+    def create(self, body: str, *, sticky: bool) -> CommentResult:
+        """POST the comment; after a POST that may have landed, look before posting again."""
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                data = self.client.post_json(self.path, {"body": body})
+            except GitHubUncertainWriteError:
+                if attempt == CREATE_ATTEMPTS:
+                    raise
+                log.info("the comment may have been created; listing the comments again")
+                self.sleep(self.recheck_delay)  # let GitHub's listing catch up with the write
+                found = find_comment(
+                    self.client, self.path, self.marker, self.author(),
+                    body=None if sticky else body,
+                )
+                if found is None:
+                    continue
+                if _same_body(found.body, body):
+                    return CommentResult("created", found.id, found.url)
+                # Another run created the sticky comment meanwhile: ours is newer.
+                return self.update(found.id, body)
+            return _result("created", data, None)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _result(
+    action: Literal["created", "updated"], data: Any, fallback_id: int | None
+) -> CommentResult:
+    comment = _comment_from(data) if isinstance(data, dict) else None
+    if comment is not None:
+        return CommentResult(action, comment.id, comment.url)
+    return CommentResult(action, fallback_id or 0, "")

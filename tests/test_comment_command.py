@@ -1,0 +1,286 @@
+"""`mlops-ci comment`: the fork-safe second workflow, publishing an untrusted artifact.
+
+The environment is a workflow_run job's, triggered by the pull_request run of the local GitHub
+API's pull request; the artifact is a report.json and the pull request's number.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_github_actions import parse_output_file
+
+from conftest import cli
+from factories import make_failing_report, make_report
+from github_fake import BOT_TOKEN, FORK_TOKEN, USER_TOKEN, FakeGitHub
+from github_fake.runner import actions_env, pull_request_payload, workflow_run_payload
+from github_fake.state import BASE_SHA, HEAD_SHA, PR_NUMBER
+from mlops_ci.commands import comment as comment_module
+from mlops_ci.commands.comment import comment, parse_pr_number
+from mlops_ci.errors import GitHubError, InputError
+from mlops_ci.github.client import GitHubPermissionError
+from mlops_ci.github.comments import comment_marker, parse_history
+from mlops_ci.report import Report
+
+OTHER_SHA = "feedface" * 5
+
+
+def artifact(tmp_path: Path, report: Report | None = None) -> Path:
+    path = tmp_path / "artifact" / "report.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text((report or make_failing_report()).to_json(), encoding="utf-8")
+    return path
+
+
+def workflow_run_env(api: FakeGitHub, tmp_path: Path, token: str | None = BOT_TOKEN,
+                     **payload: Any) -> dict[str, str]:
+    return actions_env(api, tmp_path, "workflow_run", workflow_run_payload(**payload),
+                       token=token, run_id=5550001)
+
+
+def run_comment(
+    env: dict[str, str],
+    report_path: Path,
+    *,
+    pr: str | None = str(PR_NUMBER),
+    cwd: Path | None = None,
+    key: str | None = None,
+    check_run: bool = False,
+) -> int:
+    return comment(
+        cwd=cwd or report_path.parent, report_path=report_path, pr=pr, key=key,
+        github_token=None, check_run=check_run, env=env, stdout=io.StringIO(),
+        stderr=io.StringIO(), recheck_delay=0,
+    )
+
+
+def nothing_published(api: FakeGitHub) -> bool:
+    repo = api.state.repo()
+    return not repo.comments(PR_NUMBER) and not repo.statuses and not repo.check_runs
+
+
+# --- the whole command ---
+
+
+def test_a_valid_artifact_is_commented_and_its_verdict_set(
+    github_api: FakeGitHub, tmp_path: Path
+) -> None:
+    env = workflow_run_env(github_api, tmp_path)
+    report_path = artifact(tmp_path)
+    (tmp_path / "artifact" / "pr-number").write_text(f"{PR_NUMBER}\n")
+
+    result = cli("comment", "--report", str(report_path), "--pr",
+                 (tmp_path / "artifact" / "pr-number").read_text(), cwd=tmp_path, env=env)
+
+    assert result.code == 0, result.stderr  # published; the gates were the other run's to judge
+    (posted,) = github_api.state.repo().comments(PR_NUMBER)
+    assert posted.user.login == "github-actions[bot]"
+    assert posted.body.startswith(comment_marker("default"))
+    assert "❌ **Failed**" in posted.body
+    (status,) = github_api.state.repo().statuses
+    run_url = f"{github_api.origin}/octo-org/ml-model/actions/runs/5550001"
+    assert (status["sha"], status["state"], status["context"]) == (
+        HEAD_SHA, "failure", "mlops-ci/default"
+    )
+    assert status["target_url"] == run_url
+    outputs = parse_output_file(Path(env["GITHUB_OUTPUT"]).read_text(encoding="utf-8"))
+    assert outputs["comment-url"].endswith(f"#issuecomment-{posted.id}")
+    assert outputs["verdict"] == "fail" and "report-md" not in outputs
+    assert "## Model report" in Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
+    assert f"::add-mask::{BOT_TOKEN}" in result.stdout and BOT_TOKEN not in result.stderr
+    assert "created the comment on pull request #7" in result.stderr
+
+
+def test_a_pull_request_that_is_not_the_runs_is_refused(
+    github_api: FakeGitHub, tmp_path: Path
+) -> None:
+    state = github_api.state
+    state.add_pull(state.repo(), 8, "Someone else's work", state.users["octocat"],
+                   head_ref="other", head_sha=OTHER_SHA, base_sha=BASE_SHA)
+    env = workflow_run_env(github_api, tmp_path)
+
+    result = cli("comment", "--report", str(artifact(tmp_path)), "--pr", "8", cwd=tmp_path,
+                 env=env)
+
+    assert result.code == 2
+    assert "Pull request #8's head is feedfac, not 6dcb09b" in result.stderr
+    assert "nothing was published" in result.stderr and "Traceback" not in result.stderr
+    assert nothing_published(github_api) and not state.repo().comments(8)
+
+
+def test_a_tampered_report_is_refused_before_any_request(
+    github_api: FakeGitHub, tmp_path: Path
+) -> None:
+    report_path = artifact(tmp_path)
+    data = json.loads(report_path.read_text())
+    data["verdict"]["status"] = "<img src=x onerror=alert(1)>"
+    report_path.write_text(json.dumps(data))
+    env = workflow_run_env(github_api, tmp_path)
+
+    result = cli("comment", "--report", str(report_path), "--pr", "7", cwd=tmp_path, env=env)
+
+    assert result.code == 2 and str(report_path) in result.stderr
+    assert github_api.requests == []
+
+
+# --- the artifact is untrusted ---
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d.pop("metrics"),
+        lambda d: d.update(schema_version="9.0"),
+        lambda d: d["metrics"].append({"name": "x"}),
+        lambda d: d.update(title=["not", "text"]),
+        lambda d: d.update(injected="extra"),
+    ],
+)
+def test_a_report_that_breaks_the_schema_is_an_input_error(
+    github_api: FakeGitHub, tmp_path: Path, change: Any
+) -> None:
+    report_path = artifact(tmp_path)
+    data = json.loads(report_path.read_text())
+    change(data)
+    report_path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match="report.json"):
+        run_comment(workflow_run_env(github_api, tmp_path), report_path)
+    assert github_api.requests == []
+
+
+def test_a_report_that_is_not_json_is_an_input_error(
+    github_api: FakeGitHub, tmp_path: Path
+) -> None:
+    report_path = artifact(tmp_path)
+    report_path.write_text("{'not': json")
+    with pytest.raises(InputError, match="not valid JSON"):
+        run_comment(workflow_run_env(github_api, tmp_path), report_path)
+
+
+def test_an_oversized_report_is_refused_unread(
+    github_api: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(comment_module, "MAX_REPORT_BYTES", 1000)
+    with pytest.raises(InputError, match="too large"):
+        run_comment(workflow_run_env(github_api, tmp_path), artifact(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "text", ["", "0", "-7", "+7", "7.0", "1e3", "seven", "7; curl evil", "7\n8", "12345678901",
+             "٧"]
+)
+def test_a_pr_number_must_be_a_positive_whole_number(text: str) -> None:
+    with pytest.raises(InputError, match="is not a pull request number"):
+        parse_pr_number(text)
+
+
+def test_a_pr_number_file_may_end_with_a_newline() -> None:
+    assert parse_pr_number("7\n") == 7 and parse_pr_number(" 42 ") == 42
+
+
+def test_an_unknown_pull_request_is_refused(github_api: FakeGitHub, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="#999 does not exist in octo-org/ml-model"):
+        run_comment(workflow_run_env(github_api, tmp_path), artifact(tmp_path), pr="999")
+    assert nothing_published(github_api)
+
+
+def test_a_run_of_an_older_push_is_refused(github_api: FakeGitHub, tmp_path: Path) -> None:
+    env = workflow_run_env(github_api, tmp_path, head_sha=OTHER_SHA)
+    with pytest.raises(InputError, match="moved on since"):
+        run_comment(env, artifact(tmp_path))
+    assert nothing_published(github_api)
+
+
+# --- where the number, the key and the token come from ---
+
+
+def test_the_number_github_lists_for_the_run_is_used_without_pr(
+    github_api: FakeGitHub, tmp_path: Path
+) -> None:
+    env = workflow_run_env(github_api, tmp_path, list_pr=True)
+    assert run_comment(env, artifact(tmp_path), pr=None) == 0
+    assert len(github_api.state.repo().comments(PR_NUMBER)) == 1
+
+
+def test_without_any_number_it_says_to_pass_pr(github_api: FakeGitHub, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="pass --pr"):
+        run_comment(workflow_run_env(github_api, tmp_path), artifact(tmp_path), pr=None)
+
+
+def test_outside_actions_it_refuses(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="GITHUB_ACTIONS"):
+        run_comment({}, artifact(tmp_path))
+
+
+def test_without_a_token_it_refuses(github_api: FakeGitHub, tmp_path: Path) -> None:
+    with pytest.raises(GitHubError, match="No GitHub token"):
+        run_comment(workflow_run_env(github_api, tmp_path, token=None), artifact(tmp_path))
+    assert github_api.requests == []
+
+
+def test_a_read_only_token_names_the_permission_it_lacks(
+    github_api: FakeGitHub, tmp_path: Path
+) -> None:
+    with pytest.raises(GitHubPermissionError, match="pull-requests: write"):
+        run_comment(workflow_run_env(github_api, tmp_path, token=FORK_TOKEN), artifact(tmp_path))
+
+
+def test_mlops_yaml_in_the_working_directory_sets_the_key_and_mode(
+    github_api: FakeGitHub, tmp_path: Path
+) -> None:
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "mlops.yaml").write_text(
+        "model: {name: m, path: model.pkl}\ncomment: {mode: 'off', key: model-a}\n"
+    )
+    env = workflow_run_env(github_api, tmp_path)
+    assert run_comment(env, artifact(tmp_path), cwd=checkout) == 0
+    repo = github_api.state.repo()
+    assert repo.comments(PR_NUMBER) == []
+    assert [s["context"] for s in repo.statuses] == ["mlops-ci/model-a"]
+
+
+def test_key_option_wins_and_is_checked(github_api: FakeGitHub, tmp_path: Path) -> None:
+    env = workflow_run_env(github_api, tmp_path)
+    assert run_comment(env, artifact(tmp_path), key="model-b") == 0
+    (posted,) = github_api.state.repo().comments(PR_NUMBER)
+    assert posted.body.startswith(comment_marker("model-b"))
+    with pytest.raises(InputError, match="comment key"):
+        run_comment(env, artifact(tmp_path), key="bad key -->")
+
+
+def test_a_check_run_where_the_token_may(github_api: FakeGitHub, tmp_path: Path) -> None:
+    env = workflow_run_env(github_api, tmp_path)
+    assert run_comment(env, artifact(tmp_path, make_report()), check_run=True) == 0
+    (run,) = github_api.state.repo().check_runs
+    assert run["conclusion"] == "success" and run["head_sha"] == HEAD_SHA
+    assert github_api.state.repo().statuses == []
+
+
+def test_a_second_artifact_updates_the_comment_with_its_history(
+    github_api: FakeGitHub, tmp_path: Path
+) -> None:
+    run_comment(workflow_run_env(github_api, tmp_path), artifact(tmp_path))
+    state = github_api.state
+    state.repo().issues[PR_NUMBER].head_sha = OTHER_SHA  # a new push
+    state.repo().commits.add(OTHER_SHA)
+    run_comment(workflow_run_env(github_api, tmp_path, head_sha=OTHER_SHA),
+                artifact(tmp_path, make_report()))
+    (posted,) = state.repo().comments(PR_NUMBER)
+    history = parse_history(posted.body)
+    assert history is not None
+    assert [(e.sha, e.verdict) for e in history.entries] == [(OTHER_SHA, "pass"),
+                                                             (HEAD_SHA, "fail")]
+
+
+def test_in_a_pull_request_job_the_event_gives_number_and_head(
+    github_api: FakeGitHub, tmp_path: Path
+) -> None:
+    env = actions_env(github_api, tmp_path, "pull_request", pull_request_payload(),
+                      token=USER_TOKEN)
+    assert run_comment(env, artifact(tmp_path), pr=None) == 0
+    assert github_api.state.repo().statuses[0]["sha"] == HEAD_SHA
