@@ -28,7 +28,7 @@ IDENTITY = {
 }
 
 
-def _clean_environment() -> dict[str, str]:
+def clean_env() -> dict[str, str]:
     """The environment tests run in: no GitHub Actions variables leak in from a CI runner."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_"))}
     env.pop("CI", None)
@@ -44,7 +44,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith(("GITHUB_", "RUNNER_")) or key == "CI":
             monkeypatch.delenv(key)
-    for key, value in _clean_environment().items():
+    for key, value in clean_env().items():
         monkeypatch.setenv(key, value)
 
 
@@ -60,7 +60,7 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Result:
     proc = subprocess.run(
         [sys.executable, "-m", "mlops_ci", *args],
         cwd=cwd,
-        env={**_clean_environment(), **(env or {})},
+        env={**clean_env(), **(env or {})},
         capture_output=True,
         text=True,
         check=False,
@@ -72,7 +72,7 @@ def git(*args: str, cwd: Path) -> str:
     return subprocess.run(
         ["git", *args],
         cwd=cwd,
-        env=_clean_environment(),
+        env=clean_env(),
         capture_output=True,
         text=True,
         check=True,
