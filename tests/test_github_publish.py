@@ -21,10 +21,17 @@ from github_fake import BOT_TOKEN, CREATE_COMMENT, FORK_TOKEN, USER_TOKEN, FakeG
 from github_fake.runner import actions_env, load_event, pull_request_payload
 from github_fake.state import PR_NUMBER
 from mlops_ci.config import CommentConfig
+from mlops_ci.errors import ConfigError
 from mlops_ci.github.client import GitHubNotFoundError
 from mlops_ci.github.comments import comment_marker
 from mlops_ci.github.context import read_context
-from mlops_ci.github.publish import FORKS_DOC_URL, RunFiles, annotation_file, publish_run
+from mlops_ci.github.publish import (
+    FORKS_DOC_URL,
+    RunFiles,
+    annotation_file,
+    open_client,
+    publish_run,
+)
 from mlops_ci.report import Report
 
 LIST = "GET /repos/{owner}/{repo}/issues/{issue_number}/comments"
@@ -258,3 +265,35 @@ def test_annotations_name_the_config_relative_to_the_workspace(tmp_path: Path) -
     assert annotation_file(report, config, {"GITHUB_WORKSPACE": str(tmp_path / "other")}) == (
         "mlops.yaml"
     )
+
+
+def test_the_wait_for_github_is_configurable_from_the_environment(
+    github_api: FakeGitHub, tmp_path: Path
+) -> None:
+    env = actions_env(github_api, tmp_path, "pull_request", pull_request_payload())
+    env["MLOPS_CI_GITHUB_MAX_WAIT"] = "5"
+    # GitHub asks for 30 s; with only 5 s allowed the comment gives up at once with a warning
+    github_api.inject(429, on=LIST, retry_after=30)
+    url, stdout = publish(github_api, tmp_path, env)
+    assert url is None
+    (warning,) = comment_warnings(stdout)
+    assert "rate limit" in warning.data
+    ctx = read_context(env)
+    assert ctx is not None
+    with open_client(ctx, USER_TOKEN, {**env, "MLOPS_CI_GITHUB_MAX_RETRIES": "2"}) as client:
+        assert (client.max_wait, client.max_retries) == (5.0, 2)
+
+
+@pytest.mark.parametrize("name,value", [
+    ("MLOPS_CI_GITHUB_MAX_WAIT", "soon"),
+    ("MLOPS_CI_GITHUB_MAX_WAIT", "-1"),
+    ("MLOPS_CI_GITHUB_MAX_RETRIES", "2.5"),
+])
+def test_a_bad_wait_setting_is_a_configuration_error(
+    github_api: FakeGitHub, tmp_path: Path, name: str, value: str
+) -> None:
+    env = actions_env(github_api, tmp_path, "pull_request", pull_request_payload())
+    ctx = read_context(env)
+    assert ctx is not None
+    with pytest.raises(ConfigError, match=f"{name}='{re.escape(value)}' must be"):
+        open_client(ctx, USER_TOKEN, {name: value})

@@ -93,7 +93,7 @@ def comment(
             template_dir=template_dir,
         )
 
-    with open_client(ctx, token) as client:
+    with open_client(ctx, token, env) as client:
         try:
             check_pull_request(client, ctx, number, head_sha)
             result = publish_comment(

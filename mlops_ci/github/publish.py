@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
-from mlops_ci.errors import GitHubError
+from mlops_ci.errors import ConfigError, GitHubError
 from mlops_ci.github.actions import (
     add_mask,
     annotation,
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from mlops_ci.report import Report
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T", int, float)
 
 FORKS_DOC_URL = (
     "https://github.com/mlops-ci/mlops-ci/blob/main/docs/github.md"
@@ -67,10 +69,36 @@ def protect_token(token: str | None, ctx: RunnerContext | None, stdout: TextIO) 
         print(add_mask(token), file=stdout)
 
 
-def open_client(ctx: RunnerContext, token: str | None) -> GitHubClient:
+# How long one request may wait for GitHub in all (retries and rate limits), and how often it
+# is retried; a job that would rather fail fast than wait out a rate limit lowers the first.
+MAX_WAIT_VARIABLE = "MLOPS_CI_GITHUB_MAX_WAIT"
+MAX_RETRIES_VARIABLE = "MLOPS_CI_GITHUB_MAX_RETRIES"
+
+
+def open_client(ctx: RunnerContext, token: str | None, env: Mapping[str, str]) -> GitHubClient:
     from mlops_ci.github.client import GitHubClient
 
-    return GitHubClient(ctx.api_url, token)
+    return GitHubClient(
+        ctx.api_url,
+        token,
+        max_wait=_env_limit(env, MAX_WAIT_VARIABLE, 60.0, float, "a number of seconds"),
+        max_retries=_env_limit(env, MAX_RETRIES_VARIABLE, 5, int, "a whole number of retries"),
+    )
+
+
+def _env_limit(
+    env: Mapping[str, str], name: str, default: T, kind: Callable[[str], T], what: str
+) -> T:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= 3600:
+        raise ConfigError(f"{name}={text!r} must be {what} from 0 to 3600; fix or unset it.")
+    return value
 
 
 def log_request_count(client: GitHubClient) -> None:
@@ -170,7 +198,7 @@ def publish_run(
             try:
                 comment_url = _comment(
                     report, ctx=ctx, number=number, comment=comment, template_dir=template_dir,
-                    token=token, recheck_delay=recheck_delay,
+                    token=token, env=env, recheck_delay=recheck_delay,
                 )
             except GitHubError as exc:
                 if is_configuration_error(exc):
@@ -202,6 +230,7 @@ def _comment(
     comment: CommentConfig,
     template_dir: Path | None,
     token: str,
+    env: Mapping[str, str],
     recheck_delay: float,
 ) -> str | None:
     from mlops_ci.github.comments import comment_body, publish_comment
@@ -212,7 +241,7 @@ def _comment(
             run_url=ctx.run_url, template_dir=template_dir,
         )
 
-    with open_client(ctx, token) as client:
+    with open_client(ctx, token, env) as client:
         try:
             result = publish_comment(
                 client, owner=ctx.owner, repo=ctx.repo, number=number, key=comment.key,
