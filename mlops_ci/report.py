@@ -216,30 +216,16 @@ class Report:
 
 def load_report(path: Path) -> Report:
     """Read and validate a report.json; every failure is an InputError naming the file."""
-    from mlops_ci.errors import InputError
+    from mlops_ci.files import read_json
     from mlops_ci.schemas import validate_report
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(
-            f"{path}: no such report. Run `mlops-ci run` first, or pass --report with the path "
-            "of a report.json it wrote."
-        ) from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the report ({exc.strerror}).") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
-            "Pass the report.json that `mlops-ci run` wrote."
-        ) from None
-    except RecursionError:  # nesting deep enough to exhaust the parser: not a report
-        raise InputError(
-            f"{path}: nested too deeply to be a report. Pass the report.json that "
-            "`mlops-ci run` wrote."
-        ) from None
+    data = read_json(
+        path,
+        label=f"The report {path}",
+        missing="does not exist. Run `mlops-ci run` first, or pass --report with the path of "
+        "a report.json it wrote.",
+        fix="Pass the report.json that `mlops-ci run` wrote.",
+    )
     validate_report(data, source=str(path))
     return Report.from_dict(data)
 

@@ -8,7 +8,6 @@ type-checked here and is only ever used as data, never evaluated or rendered as 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops_ci.errors import InputError
+from mlops_ci.files import read_json
 
 DEFAULT_SERVER_URL = "https://github.com"
 DEFAULT_API_URL = "https://api.github.com"
@@ -222,23 +222,12 @@ def _load_payload(env: Mapping[str, str], event_name: str) -> _Payload:
             "GitHub Actions sets it on every run; check that no step overrides it."
         )
     named = f"The event payload {path} named by GITHUB_EVENT_PATH"
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(
-            f"{named} does not exist. GitHub Actions writes it for every run; check that no "
-            "earlier step deleted it or changed GITHUB_EVENT_PATH."
-        ) from None
-    except UnicodeDecodeError:
-        raise InputError(f"{named} is not UTF-8 text, so it is not a JSON payload.") from None
-    except OSError as exc:
-        raise InputError(f"{named} cannot be read ({exc.strerror}).") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{named} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
-        ) from None
+    data = read_json(
+        Path(path),
+        label=named,
+        missing="does not exist. GitHub Actions writes it for every run; check that no earlier "
+        "step deleted it or changed GITHUB_EVENT_PATH.",
+    )
     if not isinstance(data, dict):
         raise InputError(f"{named} holds a JSON {type(data).__name__}, not an object.")
     return _Payload(data, path, event_name)
