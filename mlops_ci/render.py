@@ -41,7 +41,6 @@ STATUS_MARKS: dict[str, str] = {
     "fail": "❌ fail",
     "warn": "⚠️ warning",
     "new": "🆕 new",
-    "missing": "❓ missing",
 }
 
 # GFM table cells and inline text: these characters would start markup, split a cell or open
@@ -202,7 +201,7 @@ def ordered_metrics(report: Report) -> list[MetricDiff]:
 
 
 def gate_result_status(gate: GateResult) -> str:
-    """pass / fail / warn / new / missing for one rule: a failed warning-severity rule warns."""
+    """pass / fail / warn / new for one rule: a failed warning-severity rule warns."""
     if gate.verdict == "fail":
         return "fail" if gate.severity == "error" else "warn"
     return gate.verdict
@@ -211,7 +210,7 @@ def gate_result_status(gate: GateResult) -> str:
 def gate_status(report: Report, metric: str) -> str | None:
     """The worst status among the rules on *metric*; None when no gate names it."""
     statuses = {gate_result_status(g) for g in report.gates if g.metric == metric}
-    for status in ("fail", "warn", "missing", "new", "pass"):
+    for status in ("fail", "warn", "new", "pass"):
         if status in statuses:
             return status
     return None
@@ -382,10 +381,8 @@ _ANSI = {
     "bold_yellow": "1;33",
 }
 _CHANGE_COLORS = {"better": "green", "worse": "red", "new": "cyan", "removed": "yellow"}
-_STATUS_TEXT = {"pass": "pass", "fail": "FAIL", "warn": "warn", "new": "new", "missing": "missing"}
-_STATUS_COLORS = {
-    "pass": "green", "fail": "bold_red", "warn": "yellow", "new": "cyan", "missing": "yellow",
-}
+_STATUS_TEXT = {"pass": "pass", "fail": "FAIL", "warn": "warn", "new": "new"}
+_STATUS_COLORS = {"pass": "green", "fail": "bold_red", "warn": "yellow", "new": "cyan"}
 
 
 def display_width(text: str) -> int:

@@ -19,7 +19,7 @@ SCHEMA_VERSION = "1.0"
 
 MetricChange = Literal["better", "worse", "unchanged", "new", "removed", "changed"]
 ParamChangeKind = Literal["added", "removed", "modified"]
-GateVerdict = Literal["pass", "fail", "new", "missing"]
+GateVerdict = Literal["pass", "fail", "new"]
 Severity = Literal["error", "warning"]
 OverallVerdict = Literal["pass", "fail"]
 

@@ -357,3 +357,10 @@ def test_a_deeply_nested_value_is_rejected_without_a_traceback() -> None:
 )
 def test_format_path(path: tuple[str | int, ...], text: str) -> None:
     assert format_path(path) == text
+
+
+def test_a_gate_verdict_outside_pass_fail_new_is_rejected() -> None:
+    data = as_json(build_report())
+    data["gates"][0]["verdict"] = "missing"
+    with pytest.raises(InputError, match="verdict"):
+        validate_report(data, source=SOURCE)
