@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from mlops_ci.compare import is_number
 from mlops_ci.errors import InputError
 from mlops_ci.render import hyperparams, ordered_metrics, render_template
 from mlops_ci.report import Report
@@ -57,10 +58,7 @@ def card_metadata(report: Report) -> dict[str, Any]:
         meta["language"] = _unique([_one_line(lang) for lang in card.language])
 
     # bools are ints to Python but not metric values to the Hub
-    numeric = [
-        m for m in ordered_metrics(report)
-        if isinstance(m.head, int | float) and not isinstance(m.head, bool)
-    ]
+    numeric = [m for m in ordered_metrics(report) if is_number(m.head)]
     if numeric:
         meta["metrics"] = _unique([_one_line(m.name) for m in numeric])
         if card.datasets:

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from mlops_ci.compare import is_number
 from mlops_ci.errors import ConfigError
 from mlops_ci.report import GateResult, MetricDiff, Report
 
@@ -65,10 +66,6 @@ _MD_ESCAPES = str.maketrans(
 # --- value formatting (shared by the templates and the terminal) ---
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _format_magnitude(value: float, digits: int) -> str:
     """*digits* decimals; a non-zero value that would round to zero keeps *digits* significant."""
     if isinstance(value, int):
@@ -92,7 +89,7 @@ def format_value(value: Any, digits: int | None = 4) -> str:
         return MISSING
     if isinstance(value, bool):
         return str(value).lower()
-    if _is_number(value):
+    if is_number(value):
         if digits is None:
             return repr(value)
         text = _format_magnitude(abs(value), digits)
@@ -107,7 +104,7 @@ def format_signed(delta: Any, digits: int = 4) -> str:
     """+0.0123 / −0.0123; "—" when there is no delta."""
     if delta is None:
         return MISSING
-    if not _is_number(delta):
+    if not is_number(delta):
         return format_value(delta, digits)
     text = _format_magnitude(abs(delta), digits)
     if text.strip("0.") == "":  # rounds to nothing: no sign to show

@@ -20,7 +20,6 @@ import base64
 import binascii
 import json
 import logging
-import math
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
+from mlops_ci.compare import is_number
 from mlops_ci.errors import InputError
 from mlops_ci.github.client import (
     ACTIONS_BOT_LOGIN,
@@ -133,16 +133,12 @@ def _history_from(data: Any) -> History | None:
         sha, value, verdict = run.get("sha"), run.get("value"), run.get("verdict")
         if not isinstance(sha, str) or not _SHA.fullmatch(sha):
             return None
-        if value is not None and not _is_finite_number(value):
+        if value is not None and not is_number(value):
             return None
         if verdict not in _VERDICT_MARKS:
             return None
         entries.append(HistoryEntry(sha, value, verdict))
     return History(metric, tuple(entries))
-
-
-def _is_finite_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def next_history(previous: History | None, report: Report, head_sha: str | None) -> History | None:
@@ -157,7 +153,7 @@ def next_history(previous: History | None, report: Report, head_sha: str | None)
     sha = (head_sha or report.head.rev or "").lower()
     if metric is None or not _SHA.fullmatch(sha):
         return None
-    value = metric.head if _is_finite_number(metric.head) else None
+    value = metric.head if is_number(metric.head) else None
     current = HistoryEntry(sha, value, report.verdict.status)
     earlier: Iterable[HistoryEntry] = ()
     if previous is not None and previous.metric == metric.name:
