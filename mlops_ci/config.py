@@ -103,6 +103,12 @@ class Config:
     def root(self) -> Path:
         return self.path.parent
 
+    @property
+    def user_template_dir(self) -> Path | None:
+        """`report.template_dir` resolved against the repository root; None when unset."""
+        configured = self.report.template_dir
+        return self.root / configured if configured else None
+
 
 # A path into the document: ("gates", 1, "max_drop").
 KeyPath = tuple[str | int, ...]

@@ -111,6 +111,7 @@ def test_documented_minimal_example_takes_the_defaults(tmp_path: Path) -> None:
     assert config.report.title == "Model report"
     assert config.report.digits == 4
     assert config.report.template_dir is None
+    assert config.user_template_dir is None
     assert config.comment.mode == "update"
     assert config.comment.key == "default"
 
@@ -517,6 +518,7 @@ def test_an_existing_template_directory_is_accepted(tmp_path: Path) -> None:
     (tmp_path / "templates").mkdir()
     config = load_text(tmp_path, MODEL + "report: {template_dir: templates}\n")
     assert config.report.template_dir == "templates"
+    assert config.user_template_dir == tmp_path / "templates"
 
 
 def test_errors_name_the_file_as_given(tmp_path: Path) -> None:

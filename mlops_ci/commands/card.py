@@ -25,7 +25,7 @@ def card(
 
     from mlops_ci.card import render_card
 
-    text = render_card(report, project.template_dir())
+    text = render_card(report, project.config.user_template_dir)
     if output == Path("-"):
         stdout.write(text)
         return 0

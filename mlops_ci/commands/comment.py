@@ -186,5 +186,4 @@ def _settings(cwd: Path) -> tuple[CommentConfig, Path | None]:
     if not path.is_file():
         return CommentConfig(), None
     config = load_config(path)
-    template_dir = config.report.template_dir
-    return config.comment, (config.root / template_dir if template_dir else None)
+    return config.comment, config.user_template_dir

@@ -23,10 +23,6 @@ class Project:
     root: Path
     config: Config
 
-    def template_dir(self) -> Path | None:
-        configured = self.config.report.template_dir
-        return self.root / configured if configured else None
-
 
 def open_project(cwd: Path) -> Project:
     """The git + DVC repository around *cwd* and its validated mlops.yaml."""

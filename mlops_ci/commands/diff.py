@@ -28,7 +28,7 @@ def diff(
     elif fmt == "md":
         from mlops_ci.render import render_report_md
 
-        stdout.write(render_report_md(report, project.template_dir()))
+        stdout.write(render_report_md(report, project.config.user_template_dir))
     else:
         from mlops_ci.render import render_table
 

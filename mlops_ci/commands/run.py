@@ -72,7 +72,7 @@ def run(
             files=RunFiles(written.report_json, written.report_md, written.model_card),
             config_path=project.config.path,
             comment=project.config.comment,
-            template_dir=project.template_dir(),
+            template_dir=project.config.user_template_dir,
             token=resolve_token(github_token, env),
             env=env,
             stdout=stdout,
@@ -88,7 +88,7 @@ def write_report_files(project: Project, report: Report, directory: Path) -> Wri
     from mlops_ci.card import render_card
     from mlops_ci.render import render_report_md
 
-    template_dir = project.template_dir()
+    template_dir = project.config.user_template_dir
     card = render_card(report, template_dir)
     markdown = render_report_md(report, template_dir)
     written = WrittenFiles(
