@@ -40,7 +40,7 @@ def find_metric(gate: GateConfig, metrics: Sequence[MetricDiff], *, config_file:
     """The metric a gate names, by ``name`` or ``file:name``; present at head."""
     present = [m for m in metrics if m.change != "removed"]
     matches = [m for m in present if gate.metric in (m.name, f"{m.file}:{m.name}")]
-    where = f"{config_file}, line {gate.line}" if gate.line else config_file
+    where = _location(gate, config_file)
     if not matches:
         known = ", ".join(_metric_label(m, present) for m in present) or "none"
         removed = [m for m in metrics if m.change == "removed" and gate.metric == m.name]
@@ -58,6 +58,11 @@ def find_metric(gate: GateConfig, metrics: Sequence[MetricDiff], *, config_file:
     return matches[0]
 
 
+def _location(gate: GateConfig, config_file: str) -> str:
+    """Where a gate stands, as the start of a message: ``mlops.yaml, line 17``."""
+    return f"{config_file}, line {gate.line}" if gate.line else config_file
+
+
 def _metric_label(metric: MetricDiff, metrics: Sequence[MetricDiff]) -> str:
     twins = sum(1 for m in metrics if m.name == metric.name)
     return metric.name if twins == 1 else f"{metric.file}:{metric.name}"
@@ -68,7 +73,7 @@ def evaluate_rule(
 ) -> GateResult:
     head = metric.head
     if not is_number(head):
-        where = f"{config_file}, line {gate.line}" if gate.line else config_file
+        where = _location(gate, config_file)
         raise InputError(
             f"{where}: gates[{gate.index}] checks metric {gate.metric!r}, but its value in "
             f"{metric.file} is {head!r}, not a number. Gate only numeric metrics, or fix the "
