@@ -1,0 +1,209 @@
+"""The trust boundary, in one place: which paths may be read, and how untrusted text is shown.
+
+A pull request's author controls its code, its mlops.yaml, its metrics and, in the fork-safe
+pair, the report.json that a privileged workflow publishes. Everything from there is data.
+This module holds the one function for each defence, so that no call site invents its own:
+
+- paths: :func:`resolve_inside` resolves a configured path to its real path and refuses one
+  that leaves the repository (or DVC's cache) through ``..``, an absolute path or a symlink;
+  :func:`read_regular_file` refuses FIFOs, devices and directories before reading a byte;
+- log lines: :func:`log_safe` keeps a value from issuing a GitHub Actions workflow command;
+- markdown: :func:`inert_text` and :func:`inert_block` render untrusted text so that GitHub
+  shows it as text: no link, image, HTML, heading, mention or issue reference.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+
+from mlops_ci.errors import InputError, MlopsError
+
+# --- paths -----------------------------------------------------------------------------------
+
+
+def _kind(mode: int) -> str | None:
+    """What a non-regular file is, in words; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device"
+    if stat.S_ISSOCK(mode):
+        return "is a socket"
+    return "is not a regular file"
+
+
+def special_file_problem(path: Path) -> str | None:
+    """Why *path* (followed through symlinks) cannot be read as a file; None if it can.
+
+    Looks at the file's type only: a FIFO is never opened (opening one blocks until a writer
+    comes), a device is never read.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None  # the caller's read names a missing file in its own words
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    return _kind(mode)
+
+
+def read_regular_file(
+    path: Path, *, what: str, limit: int | None = None, error: type[MlopsError] = InputError
+) -> bytes:
+    """The bytes of *path*, a regular file; *error* (naming *what* and the path) otherwise.
+
+    Opened without blocking and checked on the open descriptor, so a FIFO or device swapped
+    in between a check and the read is still refused. *limit* bounds the size read.
+    """
+    problem = special_file_problem(path)
+    if problem:
+        raise error(f"{what} {path} {problem}; point it at a regular file.")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)  # FileNotFoundError propagates: callers word it
+    try:
+        info = os.fstat(fd)
+        kind = _kind(info.st_mode)
+        if kind:
+            raise error(f"{what} {path} {kind}; point it at a regular file.")
+        if limit is not None and info.st_size > limit:
+            raise error(
+                f"{what} {path} is {info.st_size:,} bytes, more than the {limit:,} allowed."
+            )
+        chunks = []
+        remaining = limit + 1 if limit is not None else -1
+        while True:
+            chunk = os.read(fd, 1 << 20 if remaining < 0 else min(1 << 20, remaining))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if remaining >= 0:
+                remaining -= len(chunk)
+                if remaining <= 0:
+                    break
+        data = b"".join(chunks)
+        if limit is not None and len(data) > limit:
+            raise error(f"{what} {path} is larger than the {limit:,} bytes allowed.")
+        return data
+    finally:
+        os.close(fd)
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    """True when *path* is *root* or below it (both real, absolute paths)."""
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def resolve_inside(
+    root: Path,
+    relative: str | Path,
+    *,
+    what: str,
+    allowed: Sequence[Path] = (),
+    error: type[MlopsError] = InputError,
+) -> Path:
+    """The real path of *relative* under *root*, if it stays inside *root* or *allowed*.
+
+    *relative* is resolved against *root* with every symlink followed; the result must lie in
+    the real *root* or in one of the *allowed* directories (DVC's cache, whose ``symlink``
+    cache type is legitimate). *what* names the setting in the message ("metrics.files[0]").
+    A path that does not exist yet resolves as far as it exists and is judged the same way.
+    """
+    real_root = Path(os.path.realpath(root))
+    candidate = Path(relative)
+    if candidate.is_absolute():
+        raise error(
+            f"{what} must be a path relative to the repository root, not {str(relative)!r}."
+        )
+    real = Path(os.path.realpath(real_root / candidate))
+    roots = [real_root, *(Path(os.path.realpath(a)) for a in allowed)]
+    if not any(is_inside(real, r) for r in roots):
+        raise error(
+            f"{what} {str(relative)!r} resolves to {real}, outside the repository "
+            f"{real_root}; mlops-ci reads only files inside it (or DVC's cache)."
+        )
+    return real
+
+
+# --- log lines -------------------------------------------------------------------------------
+
+# The runner reads `::name ...::` at the start of a line (after white space) and the legacy
+# `##[name]` anywhere in it, on stdout and stderr alike.
+_COMMAND_START = re.compile(r"^(\s*):(?=:)", re.MULTILINE)
+_LEGACY_COMMAND = re.compile(r"#(?=#\[)")
+_ZWSP = "\u200b"  # not white space to the runner's Trim(), invisible in the log
+
+
+def log_safe(text: str) -> str:
+    """*text* with every workflow command defused, for any line an untrusted value reaches.
+
+    ``::stop-commands::x`` becomes ``:\\u200b:stop-commands::x``: the same to a reader, but
+    not a command to the runner, whichever line of *text* it starts.
+    """
+    text = _COMMAND_START.sub(lambda m: f"{m.group(1)}:{_ZWSP}", text)
+    return _LEGACY_COMMAND.sub(f"#{_ZWSP}", text)
+
+
+# --- untrusted markdown ----------------------------------------------------------------------
+
+_WJ = "\u2060"  # WORD JOINER: invisible, and breaks GitHub's mention and reference patterns
+
+_MD_INERT_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        "\\": "\\\\",
+        "|": "\\|",
+        "`": "\\`",
+        "*": "\\*",
+        "_": "\\_",
+        "[": "\\[",
+        "]": "\\]",
+        "~": "\\~",
+        "!": "\\!",
+        "#": "\\#",
+        "$": "\\$",
+    }
+)
+# What GitHub turns into links after rendering: @mentions, #123 / GH-123 / owner/repo#1
+# references, URLs and www. autolinks, e-mail addresses.
+_AUTOLINKS = [
+    (re.compile(r"@"), "@" + _WJ),
+    (re.compile(r"#"), "#" + _WJ),
+    (re.compile(r"(?i)\b(gh)-"), r"\1-" + _WJ),
+    (re.compile(r":(?=//)"), ":" + _WJ),
+    (re.compile(r"(?i)\b(www)\."), r"\1" + _WJ + "."),
+]
+
+
+def inert_text(value: object) -> str:
+    """Untrusted text for one line of GitHub markdown (a table cell, a sentence): text only.
+
+    Newlines become spaces; markdown and HTML are escaped; mentions, references and
+    autolinks are broken with an invisible word joiner, so the reader sees the same letters
+    and GitHub links nothing.
+    """
+    text = " ".join(str(value).split())
+    for pattern, replacement in _AUTOLINKS:
+        text = pattern.sub(replacement, text)
+    return text.translate(_MD_INERT_ESCAPES)
+
+
+def inert_block(value: object) -> str:
+    """Untrusted multi-line text (card prose) as a fenced text block: GitHub renders it as is."""
+    text = str(value).strip("\n")
+    longest = max((len(m) for m in re.findall(r"`+|~+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
