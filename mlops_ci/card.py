@@ -9,12 +9,13 @@ from __future__ import annotations
 import io
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mlops_ci.compare import is_number
 from mlops_ci.errors import InputError
-from mlops_ci.render import hyperparams, ordered_metrics, render_template
+from mlops_ci.render import hyperparams, md, ordered_metrics, prose, render_template
 from mlops_ci.report import Report
 
 CARD_TEMPLATE = "model-card.md.j2"
@@ -137,14 +138,29 @@ def dump_front_matter(meta: dict[str, Any]) -> str:
     return f"---\n{buffer.getvalue()}---\n"
 
 
-def render_card_body(report: Report, template_dir: Path | None = None) -> str:
-    """The card without its front matter (for folding into report.md)."""
-    context = {
+def card_text(report: Report, key: str) -> str:
+    """One human-written text of the card as markdown, or the note that says how to add it."""
+    text = getattr(report.card, key)
+    if text and text.strip():
+        return prose(text)
+    return f"_Not provided: add `card.{key}` to {md(report.config_file)}._"
+
+
+def card_context(
+    report: Report, text: Callable[[Report, str], str] = card_text
+) -> dict[str, Any]:
+    """What the card template reads; *text* renders the human-written texts."""
+    return {
         "report": report,
         "metrics": ordered_metrics(report),
         "hyperparams": hyperparams(report),
+        "card_text": lambda key: text(report, key),
     }
-    return render_template(CARD_TEMPLATE, context, template_dir)
+
+
+def render_card_body(report: Report, template_dir: Path | None = None) -> str:
+    """The card without its front matter (for folding into report.md)."""
+    return render_template(CARD_TEMPLATE, card_context(report), template_dir)
 
 
 def render_card(report: Report, template_dir: Path | None = None) -> str:

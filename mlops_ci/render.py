@@ -295,10 +295,17 @@ def make_environment(template_dir: Path | None = None) -> SandboxedEnvironment:
 
 
 def render_template(
-    name: str, context: Mapping[str, Any], template_dir: Path | None = None
+    name: str,
+    context: Mapping[str, Any],
+    template_dir: Path | None = None,
+    *,
+    environment: SandboxedEnvironment | None = None,
 ) -> str:
-    """Render template *name*; an error in a user template becomes a one-sentence ConfigError."""
-    env = make_environment(template_dir)
+    """Render template *name*; an error in a user template becomes a one-sentence ConfigError.
+
+    *environment* replaces make_environment(template_dir) (the untrusted mode's, for one).
+    """
+    env = environment or make_environment(template_dir)
     try:
         return env.get_template(name).render(**context)
     except Exception as exc:
@@ -355,13 +362,18 @@ def render_report_md(report: Report, template_dir: Path | None = None) -> str:
     # card.py renders through this module's environment; importing it here avoids a cycle
     from mlops_ci.card import render_card_body
 
-    context = {
+    context = report_context(report, render_card_body(report, template_dir))
+    return render_template(REPORT_TEMPLATE, context, template_dir)
+
+
+def report_context(report: Report, card_body: str) -> dict[str, Any]:
+    """What the report template reads."""
+    return {
         "report": report,
         "metrics": ordered_metrics(report),
         "multi_file": len({m.file for m in report.metrics}) > 1,
-        "card_body": render_card_body(report, template_dir),
+        "card_body": card_body,
     }
-    return render_template(REPORT_TEMPLATE, context, template_dir)
 
 
 # --- terminal ---

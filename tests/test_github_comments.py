@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from gfm_inert import FORGED_HISTORY, headings_of, hostile_report, inert_problems
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_render import to_html  # GitHub's cmark, raw HTML kept
@@ -39,7 +40,7 @@ from mlops_ci.github.comments import (
     render_history,
     text_length,
 )
-from mlops_ci.report import Report
+from mlops_ci.report import ParamDiff, Report
 
 SHA_1 = "1111111111111111111111111111111111111111"
 SHA_2 = "2222222222222222222222222222222222222222"
@@ -406,7 +407,67 @@ def test_a_value_that_is_not_a_number_is_kept_as_missing() -> None:
 def test_the_history_round_trips() -> None:
     history = History("roc_auc", (entry(SHA_2, 0.91, "fail"), entry(SHA_1, 12, "pass"),
                                   entry("abcdef0", None, "pass")))
-    assert parse_history("text\n" + encode_history(history) + "\nmore") == history
+    body = f"{comment_marker('default')}\n{encode_history(history)}\n\nmore"
+    assert parse_history(body) == history
+    assert parse_history(body.replace("\n", "\r\n")) == history  # as GitHub may store it
+
+
+def test_the_history_is_read_only_from_the_line_after_the_marker() -> None:
+    """A history line further down is text a report's names or prose put there."""
+    ours = encode_history(History("roc_auc", (entry(SHA_1),)))
+    forged = FORGED_HISTORY
+    marker = comment_marker("default")
+    assert parse_history(f"{marker}\n{ours}\n\n`{forged}`") == parse_history(
+        f"{marker}\n{ours}\n"
+    )
+    for body in (
+        f"{marker}\n\n| `{forged}` | 1 |",  # no history of ours: none is made up
+        f"{marker}\n`{forged}`",  # on the second line, but inside other text
+        f"{marker}\n {forged}",
+        f"{forged}\n{marker}",  # before the marker
+        forged,
+        f"text\n{forged}",
+    ):
+        assert parse_history(body) is None, body
+
+
+def test_no_report_field_plants_history_in_the_comment() -> None:
+    """Today a history line inside a code span becomes fabricated pushes: no longer."""
+    planted = make_report(primary_metric=None, metrics=[], gates=[], params=[
+        ParamDiff(FORGED_HISTORY, "params.yaml", 1, 2, "modified")
+    ])
+    for untrusted in (False, True):
+        body = comment_body(planted, key="default", untrusted=untrusted)
+        assert parse_history(body) is None
+    body = comment_body(hostile_report(), key="default", head_sha=SHA_1, untrusted=True)
+    history = parse_history(body)
+    assert history is not None and [e.sha for e in history.entries] == [SHA_1]
+    assert body.count("<!--") == 2  # the marker and the history line, nothing else
+
+
+def test_an_untrusted_comment_is_inert() -> None:
+    benign = comment_body(make_report(), key="default", head_sha=SHA_1, untrusted=True)
+    previous = comment_body(hostile_report(), key="default", head_sha=SHA_2, untrusted=True)
+    body = comment_body(
+        hostile_report(), key="default", previous_body=previous, head_sha=SHA_1,
+        run_url=RUN_URL, untrusted=True, preface="> A note of ours.\n\n",
+    )
+    assert body.split("\n")[3] == "> A note of ours."
+    assert "History of" in body  # the table is there, and inert too
+    assert inert_problems(body, headings=headings_of(benign)) == []
+
+
+def test_an_untrusted_comment_cut_to_fit_stays_inert() -> None:
+    report = hostile_report()
+    report.metrics += many_metrics(3000).metrics
+    body = comment_body(report, key="default", head_sha=SHA_1, run_url=RUN_URL, untrusted=True)
+    assert "**This comment is shortened**" in body and text_length(body) <= BODY_BUDGET
+    assert inert_problems(body, allowed_hrefs=[RUN_URL]) == []
+
+
+def test_the_history_table_shows_its_metric_name_as_text() -> None:
+    history = History("@octocat ![x](https://evil/x.png) #1", (entry(SHA_2), entry(SHA_1)))
+    assert inert_problems(render_history(history, 3)) == []
 
 
 def test_the_history_table_parses_as_a_table() -> None:
@@ -417,8 +478,14 @@ def test_the_history_table_parses_as_a_table() -> None:
 
 
 def hidden(data: Any) -> str:
+    """A comment body whose history line, where ours stands, holds *data*."""
     raw = data if isinstance(data, bytes) else json.dumps(data).encode()
-    return f"<!-- mlops-ci:history {base64.b64encode(raw).decode()} -->"
+    line = f"<!-- mlops-ci:history {base64.b64encode(raw).decode()} -->"
+    return f"{comment_marker('default')}\n{line}"
+
+
+def test_a_valid_hidden_history_is_read() -> None:
+    assert parse_history(hidden(GOOD)) == History("roc_auc", (entry(SHA_1, 0.9, "pass"),))
 
 
 GOOD = {"v": 1, "metric": "roc_auc", "runs": [{"sha": SHA_1, "value": 0.9, "verdict": "pass"}]}
@@ -520,7 +587,7 @@ def test_a_huge_report_is_cut_to_fit_with_a_note(
     github_api: FakeGitHub, client: GitHubClient
 ) -> None:
     report = many_metrics(3000)
-    earlier = encode_history(History("roc_auc", (entry(SHA_2),)))
+    earlier = comment_marker("default") + "\n" + encode_history(History("roc_auc", (entry(SHA_2),)))
     body = comment_body(
         report, key="default", previous_body=earlier, head_sha=SHA_1, run_url=RUN_URL
     )

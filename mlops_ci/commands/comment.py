@@ -4,12 +4,19 @@ This is the second half of the fork-safe two-workflow pattern: a ``pull_request`
 the pipeline with a read-only token and uploads ``report.json`` and the pull request's number as
 an artifact; a ``workflow_run`` workflow, which has a token that may write, downloads them and
 runs this command. Whoever opened the pull request wrote that artifact, so it is untrusted:
-the report is validated against the Report schema, the number must be a pull request whose head
-is the commit the triggering run built, and everything from the report is rendered as escaped
-text. The command then sets the verdict as a commit status (or check run) on that commit.
 
-Exit code 0 when published (the gates were judged by the run that wrote the report), 2 when
-the input or a GitHub setting is wrong.
+- the report is validated against the Report schema, and it must be the report of the commit
+  the triggering run built (its ``head.rev``), which must be the pull request's head;
+- its own verdict and gate results are thrown away: its metrics are judged again with the
+  gates of the trusted mlops.yaml in the working directory (the base repository's checkout);
+  without one, no success is ever set (the status is ``error``);
+- everything from it is rendered as inert text (see ``render_untrusted``), below a note that
+  says which run computed the numbers and who judged them.
+
+The command then sets the verdict as a commit status (or check run) on that commit.
+
+Exit code 0 when published (whatever the verdict: the status carries it), 2 when the input or
+a GitHub setting is wrong.
 """
 
 from __future__ import annotations
@@ -22,9 +29,10 @@ from typing import TYPE_CHECKING, TextIO
 from mlops_ci.errors import EXIT_OK, GitHubError, InputError
 
 if TYPE_CHECKING:
-    from mlops_ci.config import CommentConfig
+    from mlops_ci.config import Config
     from mlops_ci.github.client import GitHubClient
     from mlops_ci.github.context import RunnerContext
+    from mlops_ci.report import Report
 
 MAX_REPORT_BYTES = 20 * 1024 * 1024  # far above any real report; refuses a flooding artifact
 _PR_NUMBER = re.compile(r"[1-9][0-9]{0,9}")
@@ -43,6 +51,7 @@ def comment(
     stderr: TextIO,
     recheck_delay: float = 1.0,
 ) -> int:
+    from mlops_ci.config import CommentConfig
     from mlops_ci.github.actions import append_step_summary, report_outputs, write_outputs
     from mlops_ci.github.comments import check_key, comment_body, publish_comment
     from mlops_ci.github.context import read_context
@@ -52,8 +61,9 @@ def comment(
         protect_token,
         resolve_token,
     )
-    from mlops_ci.github.status import publish_verdict
-    from mlops_ci.render import render_report_md
+    from mlops_ci.github.status import check_name, publish_verdict
+    from mlops_ci.rejudge import rejudge
+    from mlops_ci.render_untrusted import provenance, render_untrusted_report_md
     from mlops_ci.report import load_report
 
     ctx = read_context(env)
@@ -76,7 +86,10 @@ def comment(
             f"`mlops-ci comment` runs on workflow_run or pull_request events; a {ctx.event_name} "
             "event names no head commit to check the pull request against."
         )
-    settings, template_dir = _settings(cwd)
+    check_report_head(report, head_sha)
+    config = trusted_config(cwd)
+    settings = config.comment if config is not None else CommentConfig()
+    template_dir = config.user_template_dir if config is not None else None
     key = check_key(key if key is not None else settings.key)
     token = resolve_token(github_token, env)
     if not token:
@@ -85,12 +98,15 @@ def comment(
         )
     protect_token(token, ctx, stdout)
 
-    markdown = render_report_md(report, template_dir)
+    judgement = rejudge(report, config)
+    report = judgement.report
+    preface = provenance(judgement, run_url=triggering_run_url(ctx), status_name=check_name(key))
+    markdown = preface + render_untrusted_report_md(report, template_dir)
 
     def render(previous: str | None) -> str:
         return comment_body(
             report, key=key, previous_body=previous, head_sha=head_sha, run_url=ctx.run_url,
-            template_dir=template_dir,
+            template_dir=template_dir, untrusted=True, preface=preface,
         )
 
     with open_client(ctx, token, env) as client:
@@ -103,6 +119,7 @@ def comment(
             verdict = publish_verdict(
                 client, owner=ctx.owner, repo=ctx.repo, sha=head_sha, key=key, report=report,
                 markdown=markdown, target_url=ctx.run_url, check_run=check_run,
+                trusted=judgement.trusted,
             )
         finally:
             log_request_count(client)
@@ -174,16 +191,41 @@ def _check_size(path: Path) -> None:
         )
 
 
-def _settings(cwd: Path) -> tuple[CommentConfig, Path | None]:
-    """The comment settings and templates of mlops.yaml in *cwd*, if the workflow checked one out.
+def check_report_head(report: Report, head_sha: str) -> None:
+    """Refuse a report of another commit than the one the triggering run built.
+
+    A report carried over from another run (an older push, another pull request) would put
+    that run's numbers on this commit's status.
+    """
+    rev = report.head.rev
+    if rev is None or rev.lower() != head_sha.lower():
+        shown = rev[:7] if rev else "no commit"
+        raise InputError(
+            f"The report is of {shown}, not of {head_sha[:7]}, the pull request's head commit "
+            "that the triggering run built: it is not that run's report, so nothing was "
+            "published. The report workflow must check out the pull request's head "
+            "(actions/checkout with ref: github.event.pull_request.head.sha)."
+        )
+
+
+def triggering_run_url(ctx: RunnerContext) -> str | None:
+    """The page of the run that computed the report: the workflow_run's, or this run's own."""
+    if ctx.pr_from_workflow_run:
+        if ctx.workflow_run_id is None:
+            return None
+        return f"{ctx.server_url}/{ctx.repository}/actions/runs/{ctx.workflow_run_id}"
+    return ctx.run_url
+
+
+def trusted_config(cwd: Path) -> Config | None:
+    """mlops.yaml in *cwd*, if the workflow checked one out: the gates, key and templates.
 
     In the two-workflow pattern that is the base repository's default branch, never the pull
-    request's code.
+    request's code, so its gates are the ones that judge the report.
     """
-    from mlops_ci.config import CONFIG_FILENAME, CommentConfig, load_config
+    from mlops_ci.config import CONFIG_FILENAME, load_config
 
     path = cwd / CONFIG_FILENAME
     if not path.is_file():
-        return CommentConfig(), None
-    config = load_config(path)
-    return config.comment, config.user_template_dir
+        return None
+    return load_config(path)

@@ -7,8 +7,9 @@ pull request has more than 100), so the comment is found however far down it is.
 
 The comment also carries a short history of the primary metric across the pull request's
 pushes, as base64 JSON in a second hidden line. Anyone with write access can edit a comment, so
-that data is untrusted: it is parsed defensively, dropped whole on any error, and only ever
-rendered through the same escaping as the report.
+that data is untrusted: it is read only from that second line, right after the marker (never
+from text further down, which a report's names could have put there), parsed defensively,
+dropped whole on any error, and rendered as inert text.
 
 Duplicates never: a create that may have reached GitHub before failing is not repeated blindly;
 the comments are listed again, and the comment is posted only if it is still absent.
@@ -51,9 +52,14 @@ MIN_TABLE_ROWS = 5  # rows a table keeps when the comment is cut
 CREATE_ATTEMPTS = 3  # creates that may each have reached GitHub before mlops-ci gives up
 
 _KEY = re.compile(r"[A-Za-z0-9._-]{1,100}")
+_MARKER_OPEN = "<!-- mlops-ci:comment key="
 _HISTORY_OPEN = "<!-- mlops-ci:history "
 _HISTORY_CLOSE = " -->"
 _HISTORY_MAX_CHARS = 16_384  # ours stays far below; anything longer is not ours
+_HISTORY_LINE = re.compile(
+    re.escape(_HISTORY_OPEN) + f"([A-Za-z0-9+/=]{{1,{_HISTORY_MAX_CHARS}}})"
+    + re.escape(_HISTORY_CLOSE)
+)
 _HISTORY_MAX_ENTRIES = 50
 _SHA = re.compile(r"[0-9a-f]{7,40}")
 _DELIMITER_ROW = re.compile(r"\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*")
@@ -75,7 +81,7 @@ def check_key(key: str) -> str:
 
 def comment_marker(key: str) -> str:
     """The hidden first line that identifies the sticky comment of *key*."""
-    return f"<!-- mlops-ci:comment key={check_key(key)} -->"
+    return f"{_MARKER_OPEN}{check_key(key)} -->"
 
 
 # --- the history of the primary metric ---
@@ -100,18 +106,19 @@ class History:
 def parse_history(body: str) -> History | None:
     """The history a comment body carries, or None when it has none or it is not valid.
 
-    The body is untrusted. Every field is checked for type and length, and any problem drops
-    the whole history rather than part of it.
+    The body is untrusted. The history is read only where :func:`comment_body` writes it: the
+    whole second line, right after the marker line; a history line anywhere else is text
+    (a report's names, paths or prose could have put it there). Every field is checked for
+    type and length, and any problem drops the whole history rather than part of it.
     """
-    start = body.find(_HISTORY_OPEN)
-    if start < 0:
+    lines = body.lstrip().split("\n", 2)
+    if len(lines) < 2 or not lines[0].startswith(_MARKER_OPEN):
         return None
-    start += len(_HISTORY_OPEN)
-    end = body.find(_HISTORY_CLOSE, start, start + _HISTORY_MAX_CHARS + 1)
-    if end < 0:
+    found = _HISTORY_LINE.fullmatch(lines[1].rstrip("\r"))
+    if found is None:
         return None
     try:
-        raw = base64.b64decode(body[start:end], validate=True)
+        raw = base64.b64decode(found.group(1), validate=True)
         data = json.loads(raw.decode("utf-8"))
     except (binascii.Error, ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
@@ -174,12 +181,16 @@ def encode_history(history: History) -> str:
 
 
 def render_history(history: History, digits: int) -> str:
-    """A collapsed table of the pushes, newest first; empty for the first push."""
-    from mlops_ci.render import code, md, num, plural, short_sha
+    """A collapsed table of the pushes, newest first; empty for the first push.
+
+    The metric's name came from a report or from an editable comment: it is shown as text.
+    """
+    from mlops_ci.render import code, num, plural, short_sha
+    from mlops_ci.security import inert_text
 
     if len(history.entries) < 2:
         return ""
-    name = md(history.metric)
+    name = inert_text(history.metric)
     lines = [
         f"<details><summary>History of {name} "
         f"({plural(len(history.entries), 'push', 'pushes')})</summary>",
@@ -215,11 +226,14 @@ def comment_body(
     run_url: str | None = None,
     template_dir: Path | None = None,
     budget: int = BODY_BUDGET,
+    untrusted: bool = False,
+    preface: str = "",
 ) -> str:
-    """The whole comment: marker, history data, the report (cut to fit), the history table."""
-    from mlops_ci.card import render_card_body
-    from mlops_ci.render import render_report_md
+    """The whole comment: marker, history data, the report (cut to fit), the history table.
 
+    *untrusted*: the report comes from someone else's run (the fork-safe commenter), and
+    everything from it is rendered as inert text; *preface* (trusted markdown) goes first.
+    """
     previous = parse_history(previous_body) if previous_body else None
     history = next_history(previous, report, head_sha)
     head = comment_marker(key) + "\n"
@@ -228,11 +242,26 @@ def comment_body(
         head += encode_history(history) + "\n"
         table = render_history(history, report.digits)
         tail = "\n" + table if table else ""
-    head += "\n"
+    head += "\n" + preface
     room = budget - text_length(head) - text_length(tail)
-    markdown = render_report_md(report, template_dir)
-    card = render_card_body(report, template_dir).strip()
-    return head + fit_markdown(markdown, room, card=card, run_url=run_url) + tail
+    markdown, card = _render(report, template_dir, untrusted=untrusted)
+    return head + fit_markdown(markdown, room, card=card.strip(), run_url=run_url) + tail
+
+
+def _render(report: Report, template_dir: Path | None, *, untrusted: bool) -> tuple[str, str]:
+    """(report.md, the model card's body in it) for the comment."""
+    if untrusted:
+        from mlops_ci.render_untrusted import (
+            render_untrusted_card_body,
+            render_untrusted_report_md,
+        )
+
+        card = render_untrusted_card_body(report, template_dir)
+        return render_untrusted_report_md(report, template_dir, card), card
+    from mlops_ci.card import render_card_body
+    from mlops_ci.render import render_report_md
+
+    return render_report_md(report, template_dir), render_card_body(report, template_dir)
 
 
 def fit_markdown(
@@ -246,7 +275,7 @@ def fit_markdown(
     if text_length(markdown) <= budget:
         return markdown
     where = (
-        f"the [job summary]({_link(run_url)}) of this run"
+        f"the {markdown_link('job summary', run_url)} of this run"
         if run_url
         else "the report.md that `mlops-ci run` wrote"
     )
@@ -278,6 +307,11 @@ def fit_markdown(
 def _link(url: str) -> str:
     # The run URL comes from the runner's variables; escape what would end the link anyway.
     return quote(url, safe=":/?#@!$&'*+,;=%~")
+
+
+def markdown_link(text: str, url: str) -> str:
+    """A markdown link to a trusted *url* (a run's page), with trusted *text*."""
+    return f"[{text}]({_link(url)})"
 
 
 def _cut_tables(markdown: str, budget: int) -> tuple[str, int]:

@@ -4,6 +4,10 @@ A commit status (``POST /repos/{owner}/{repo}/statuses/{sha}``) works with the w
 ``GITHUB_TOKEN`` given ``statuses: write``. A check run shows richer output but GitHub accepts it
 only from a GitHub App's token; it is tried when the caller asks, and a 403 falls back to a
 status. Both are named ``mlops-ci/<key>``, so each comment key gets its own required check.
+
+A report that no trusted configuration judged (the fork-safe commenter found no mlops.yaml in
+the base repository's checkout) never earns a success: its status is ``error`` and its check
+run's conclusion ``failure``, and the description says why.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ CHECK_TITLE_LIMIT = 255
 class VerdictResult:
     kind: Literal["status", "check-run"]
     name: str  # the context of the status, or the name of the check run
-    state: str  # success or failure
+    state: str  # success, failure or error
     url: str | None  # the check run's page; a status has none of its own
 
 
@@ -43,7 +47,12 @@ def one_line(report: Report, limit: int = DESCRIPTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _state(report: Report) -> Literal["success", "failure"]:
+State = Literal["success", "failure", "error"]
+
+
+def _state(report: Report, trusted: bool) -> State:
+    if not trusted:
+        return "error"  # nothing trusted judged it: never a success
     return "success" if report.verdict.status == "pass" else "failure"
 
 
@@ -56,9 +65,14 @@ def set_commit_status(
     key: str,
     report: Report,
     target_url: str | None,
+    trusted: bool = True,
 ) -> VerdictResult:
-    """Set the ``mlops-ci/<key>`` status of *sha* to the report's verdict."""
-    payload = {"state": _state(report), "context": check_name(key), "description": one_line(report)}
+    """Set the ``mlops-ci/<key>`` status of *sha* to the report's verdict (error if untrusted)."""
+    payload = {
+        "state": _state(report, trusted),
+        "context": check_name(key),
+        "description": one_line(report),
+    }
     if target_url:
         payload["target_url"] = target_url
     # Setting the same state twice changes nothing, so the POST may be retried.
@@ -76,13 +90,17 @@ def create_check_run(
     report: Report,
     markdown: str,
     details_url: str | None,
+    trusted: bool = True,
 ) -> VerdictResult:
     """A completed ``mlops-ci/<key>`` check run on *sha*, with the report as its summary."""
+    # A check run has no "error"; and "neutral" would satisfy a required check.
+    state = _state(report, trusted)
+    conclusion = "failure" if state == "error" else state
     payload: dict[str, object] = {
         "name": check_name(key),
         "head_sha": sha,
         "status": "completed",
-        "conclusion": _state(report),
+        "conclusion": conclusion,
         "output": {
             "title": one_line(report, CHECK_TITLE_LIMIT),
             "summary": fit_markdown(markdown, BODY_BUDGET, run_url=details_url),
@@ -95,7 +113,7 @@ def create_check_run(
     data = client.post_json(f"/repos/{owner}/{repo}/check-runs", payload, idempotent=True)
     url = data.get("html_url") if isinstance(data, dict) else None
     return VerdictResult(
-        "check-run", check_name(key), _state(report), url if isinstance(url, str) else None
+        "check-run", check_name(key), conclusion, url if isinstance(url, str) else None
     )
 
 
@@ -110,16 +128,21 @@ def publish_verdict(
     markdown: str,
     target_url: str | None,
     check_run: bool = False,
+    trusted: bool = True,
 ) -> VerdictResult:
-    """A check run when asked for and the token may create one, else a commit status."""
+    """A check run when asked for and the token may create one, else a commit status.
+
+    *trusted* False: no trusted configuration judged *report*, and no success is set.
+    """
     if check_run:
         try:
             return create_check_run(
                 client, owner=owner, repo=repo, sha=sha, key=key, report=report,
-                markdown=markdown, details_url=target_url,
+                markdown=markdown, details_url=target_url, trusted=trusted,
             )
         except GitHubPermissionError:
             pass  # only GitHub App tokens may create check runs: a status says the same
     return set_commit_status(
-        client, owner=owner, repo=repo, sha=sha, key=key, report=report, target_url=target_url
+        client, owner=owner, repo=repo, sha=sha, key=key, report=report,
+        target_url=target_url, trusted=trusted,
     )

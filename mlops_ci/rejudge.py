@@ -1,0 +1,95 @@
+"""Judge an untrusted report again with trusted gates: what the fork-safe commenter publishes.
+
+A report.json that a pull request's own workflow wrote carries that pull request's verdict,
+gate results and gate configuration: all of them are the author's to forge. What the author
+cannot forge is the base repository's mlops.yaml, so the verdict is derived from it alone,
+applied to the report's metrics. Pure functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from mlops_ci.config import Config, GateConfig
+from mlops_ci.errors import ConfigError, MlopsError
+from mlops_ci.gates import evaluate_gates, overall_verdict
+from mlops_ci.report import GateResult, Report, Verdict
+
+NO_TRUSTED_GATES = (
+    "No trusted gates: the base repository's checkout has no mlops.yaml, so nothing judged "
+    "this report."
+)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A report as the commenter publishes it, and how far its verdict can be trusted."""
+
+    report: Report  # gates and verdict from the trusted config (none without one)
+    trusted: bool  # a trusted mlops.yaml judged it; False: there was none to judge with
+    unjudgeable: tuple[str, ...] = ()  # trusted gates' metrics the report does not carry
+
+
+def rejudge(report: Report, config: Config | None) -> Judgement:
+    """*report* with its own gates and verdict thrown away and judged again under *config*.
+
+    Without a trusted *config*, the report keeps no gate and its verdict is a failure that
+    says why: nothing trusted vouches for it. A trusted gate that cannot be evaluated (its
+    metric is missing from the report, or is not a number) fails with error severity, as
+    ``mlops-ci run`` would refuse the same report: deleting a metric never passes its gate.
+    """
+    if config is None:
+        verdict = Verdict(status="fail", failed=0, warnings=0, summary=NO_TRUSTED_GATES)
+        return Judgement(replace(report, gates=[], verdict=verdict), trusted=False)
+    digits = config.report.digits
+    primary = config.metrics.primary
+    metrics = [replace(m, primary=m.name == primary) for m in report.metrics]
+    results: list[GateResult] = []
+    unjudgeable: list[str] = []
+    for gate in config.gates:
+        try:
+            results += evaluate_gates(
+                [gate], metrics, digits=digits, config_file=config.path.name
+            )
+        except ConfigError:
+            unjudgeable.append(gate.metric)
+            results += _failed_unjudged(gate, "the report carries no single metric of that name")
+        except MlopsError:
+            unjudgeable.append(gate.metric)
+            results += _failed_unjudged(gate, "the report's value is not a number it can judge")
+    judged = replace(
+        report,
+        digits=digits,
+        primary_metric=primary,
+        metrics=metrics,
+        gates=results,
+        verdict=overall_verdict(results),
+        config_file=config.path.name,
+    )
+    return Judgement(judged, trusted=True, unjudgeable=tuple(dict.fromkeys(unjudgeable)))
+
+
+def _failed_unjudged(gate: GateConfig, why: str) -> list[GateResult]:
+    # Only trusted words: the exception's message would list the report's metric names.
+    explanation = (
+        f"{gate.metric} was not judged, so the gate fails: {why}. The pull request's report "
+        "must carry every metric that the base repository's gates check."
+    )
+    return [
+        GateResult(
+            metric=gate.metric,
+            rule=rule.rule,
+            threshold=rule.value,
+            threshold_text=rule.text,
+            relative=rule.relative,
+            severity="error",
+            verdict="fail",
+            base=None,
+            head=None,
+            limit=None,
+            explanation=explanation,
+            gate_index=gate.index,
+            line=gate.line,
+        )
+        for rule in gate.rules
+    ]
