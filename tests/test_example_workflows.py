@@ -100,3 +100,10 @@ def test_the_report_workflow_posts_no_comment_and_uploads_even_on_a_failed_gate(
     assert action["with"]["github-token"] == ""
     upload = next(s for s in steps(report) if "upload-artifact" in s.get("uses", ""))
     assert "!cancelled()" in upload["if"]
+
+
+def test_the_report_workflow_reports_on_the_pull_requests_head_commit() -> None:
+    """`mlops-ci comment` refuses a report of any other commit (the merge commit included)."""
+    (checkout,) = [s for s in steps(load("mlops-ci-report.yml"))
+                   if s.get("uses", "").startswith("actions/checkout")]
+    assert checkout["with"]["ref"] == "${{ github.event.pull_request.head.sha }}"

@@ -32,11 +32,16 @@ def client(github_api: FakeGitHub) -> Iterator[GitHubClient]:
 
 
 def verdict(
-    client: GitHubClient, report: Report, *, check_run: bool = False, key: str = "default"
+    client: GitHubClient,
+    report: Report,
+    *,
+    check_run: bool = False,
+    key: str = "default",
+    trusted: bool = True,
 ) -> VerdictResult:
     return publish_verdict(
         client, owner=OWNER, repo=REPO, sha=HEAD_SHA, key=key, report=report,
-        markdown="## Model report\n", target_url=RUN_URL, check_run=check_run,
+        markdown="## Model report\n", target_url=RUN_URL, check_run=check_run, trusted=trusted,
     )
 
 
@@ -101,3 +106,16 @@ def test_a_read_only_token_names_the_permission(github_api: FakeGitHub) -> None:
 
 def test_the_check_name_follows_the_comment_key() -> None:
     assert check_name("default") == "mlops-ci/default"
+
+
+@pytest.mark.parametrize("token", [USER_TOKEN, BOT_TOKEN], ids=["status", "check-run"])
+def test_a_report_no_trusted_config_judged_is_never_a_success(
+    github_api: FakeGitHub, token: str
+) -> None:
+    """The fork-safe commenter without a trusted mlops.yaml: error (status), failure (check)."""
+    with GitHubClient(github_api.url, token, sleep=lambda s: None) as client:
+        result = verdict(client, make_report(), check_run=True, trusted=False)
+    repo = github_api.state.repo()
+    states = [s["state"] for s in repo.statuses] + [r["conclusion"] for r in repo.check_runs]
+    expected = "error" if token == USER_TOKEN else "failure"
+    assert states == [expected] and result.state == expected
