@@ -31,7 +31,6 @@ from mlops_ci.security import inert_block, inert_text
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
-    from mlops_ci.rejudge import Judgement
     from mlops_ci.report import Report
 
 _WJ = "\u2060"  # WORD JOINER: invisible, and "<!⁠--" opens no HTML comment
@@ -77,7 +76,11 @@ def _finalize(value: Any) -> Any:
 
 def _trim(value: Any, chars: str | None = None) -> Any:
     trimmed = str(value).strip(chars)
-    return Inert(trimmed) if isinstance(value, Inert) else trimmed
+    if not isinstance(value, Inert):
+        return trimmed
+    # A block (a fenced prose block first of all) must keep starting on a line of its own,
+    # wherever the template prints it: inline, its fence would be text and its lines live.
+    return Inert(f"\n{trimmed}\n") if "\n" in trimmed else Inert(trimmed)
 
 
 def untrusted_environment(template_dir: Path | None = None) -> SandboxedEnvironment:
@@ -122,36 +125,3 @@ def render_untrusted_report_md(
     context = report_context(report, card_body)
     return render_template(REPORT_TEMPLATE, context, template_dir, environment=env)
 
-
-def provenance(judgement: Judgement, *, run_url: str | None, status_name: str) -> str:
-    """The note above an untrusted report: who computed its numbers, who judged them.
-
-    Trusted words only: *run_url* comes from the event (GitHub's, not the artifact's), and
-    the metrics it names are the trusted gates'.
-    """
-    from mlops_ci.github.comments import markdown_link
-
-    run = (
-        f"the pull request's own {markdown_link('workflow run', run_url)}"
-        if run_url
-        else "the pull request's own workflow run"
-    )
-    lines = [f"> ℹ️ **The numbers below were computed by {run}**, from the pull request's code."]
-    if not judgement.trusted:
-        lines.append(
-            "> ⚠️ **Not judged:** the base repository's checkout has no `mlops.yaml`, so no "
-            f"trusted gate judged them, and `{status_name}` is set to error, never success."
-        )
-    else:
-        lines.append(
-            "> Their verdict was judged again here with the gates of the base repository's "
-            "`mlops.yaml`; the verdict, the gates and the status are that judgement, not the "
-            "pull request's."
-        )
-    if judgement.unjudgeable:
-        names = ", ".join(code_span(name, table=False) for name in judgement.unjudgeable)
-        lines.append(
-            f"> ❌ The report has no usable value for {names}, which the base repository's "
-            "gates check: those gates fail."
-        )
-    return "\n>\n".join(lines) + "\n\n"

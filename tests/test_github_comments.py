@@ -27,18 +27,20 @@ from mlops_ci.github.client import (
 from mlops_ci.github.comments import (
     BODY_BUDGET,
     GITHUB_BODY_LIMIT,
+    comment_body,
+    comment_marker,
+    fit_markdown,
+    publish_comment,
+    text_length,
+)
+from mlops_ci.github.history import (
     HISTORY_LIMIT,
     History,
     HistoryEntry,
-    comment_body,
-    comment_marker,
     encode_history,
-    fit_markdown,
     next_history,
     parse_history,
-    publish_comment,
     render_history,
-    text_length,
 )
 from mlops_ci.report import ParamDiff, Report
 

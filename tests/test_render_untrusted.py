@@ -85,3 +85,13 @@ def test_a_trusted_template_that_prints_raw_values_still_shows_text(tmp_path: Pa
     markdown = render_untrusted_report_md(hostile_report(), tmp_path)
     assert inert_problems(markdown, headings=1) == []
     assert to_html(markdown).count("<li>") == 3  # the template's own list still is one
+
+
+def test_trimmed_prose_printed_inline_stays_a_block(tmp_path: Path) -> None:
+    (tmp_path / "model-card.md.j2").write_text(
+        "Description: {{ report.card.description | prose | trim }} and "
+        "{{ report.card.caveats | prose | trim }}.\n",
+        encoding="utf-8",
+    )
+    card = render_untrusted_card_body(hostile_report(), tmp_path)
+    assert inert_problems(card, headings=0) == []

@@ -53,7 +53,7 @@ def comment(
 ) -> int:
     from mlops_ci.config import CommentConfig
     from mlops_ci.github.actions import append_step_summary, report_outputs, write_outputs
-    from mlops_ci.github.comments import check_key, comment_body, publish_comment
+    from mlops_ci.github.comments import check_key, comment_body, provenance, publish_comment
     from mlops_ci.github.context import read_context
     from mlops_ci.github.publish import (
         log_request_count,
@@ -63,7 +63,7 @@ def comment(
     )
     from mlops_ci.github.status import check_name, publish_verdict
     from mlops_ci.rejudge import rejudge
-    from mlops_ci.render_untrusted import provenance, render_untrusted_report_md
+    from mlops_ci.render_untrusted import render_untrusted_report_md
     from mlops_ci.report import load_report
 
     ctx = read_context(env)

@@ -6,10 +6,7 @@ but was written by someone else is never edited. Every page of the comments is r
 pull request has more than 100), so the comment is found however far down it is.
 
 The comment also carries a short history of the primary metric across the pull request's
-pushes, as base64 JSON in a second hidden line. Anyone with write access can edit a comment, so
-that data is untrusted: it is read only from that second line, right after the marker (never
-from text further down, which a report's names could have put there), parsed defensively,
-dropped whole on any error, and rendered as inert text.
+pushes, in a second hidden line (``history.py``).
 
 Duplicates never: a create that may have reached GitHub before failing is not repeated blindly;
 the comments are listed again, and the comment is posted only if it is still absent.
@@ -17,28 +14,32 @@ the comments are listed again, and the comment is posted only if it is still abs
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-from mlops_ci.compare import is_number
 from mlops_ci.errors import InputError
 from mlops_ci.github.client import (
     ACTIONS_BOT_LOGIN,
     GitHubNotFoundError,
     GitHubUncertainWriteError,
 )
+from mlops_ci.github.history import (
+    MARKER_OPEN,
+    encode_history,
+    next_history,
+    parse_history,
+    render_history,
+)
 
 if TYPE_CHECKING:
     from mlops_ci.github.client import GitHubClient
+    from mlops_ci.rejudge import Judgement
     from mlops_ci.report import Report
 
 log = logging.getLogger(__name__)
@@ -47,23 +48,11 @@ CommentMode = Literal["update", "new", "off"]
 
 GITHUB_BODY_LIMIT = 65_536  # GitHub refuses a longer comment body
 BODY_BUDGET = 65_000  # what mlops-ci aims for, with room to spare
-HISTORY_LIMIT = 20  # pushes kept in the comment's history
 MIN_TABLE_ROWS = 5  # rows a table keeps when the comment is cut
 CREATE_ATTEMPTS = 3  # creates that may each have reached GitHub before mlops-ci gives up
 
 _KEY = re.compile(r"[A-Za-z0-9._-]{1,100}")
-_MARKER_OPEN = "<!-- mlops-ci:comment key="
-_HISTORY_OPEN = "<!-- mlops-ci:history "
-_HISTORY_CLOSE = " -->"
-_HISTORY_MAX_CHARS = 16_384  # ours stays far below; anything longer is not ours
-_HISTORY_LINE = re.compile(
-    re.escape(_HISTORY_OPEN) + f"([A-Za-z0-9+/=]{{1,{_HISTORY_MAX_CHARS}}})"
-    + re.escape(_HISTORY_CLOSE)
-)
-_HISTORY_MAX_ENTRIES = 50
-_SHA = re.compile(r"[0-9a-f]{7,40}")
 _DELIMITER_ROW = re.compile(r"\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*")
-_VERDICT_MARKS = {"pass": "✅ pass", "fail": "❌ fail"}
 
 
 # --- the marker ---
@@ -81,131 +70,7 @@ def check_key(key: str) -> str:
 
 def comment_marker(key: str) -> str:
     """The hidden first line that identifies the sticky comment of *key*."""
-    return f"{_MARKER_OPEN}{check_key(key)} -->"
-
-
-# --- the history of the primary metric ---
-
-
-Verdict = Literal["pass", "fail"]
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    sha: str  # the pull request's head commit, lower-case hex
-    value: float | int | None  # the primary metric at that push; None when not a number
-    verdict: Verdict
-
-
-@dataclass(frozen=True)
-class History:
-    metric: str
-    entries: tuple[HistoryEntry, ...]  # newest first
-
-
-def parse_history(body: str) -> History | None:
-    """The history a comment body carries, or None when it has none or it is not valid.
-
-    The body is untrusted. The history is read only where :func:`comment_body` writes it: the
-    whole second line, right after the marker line; a history line anywhere else is text
-    (a report's names, paths or prose could have put it there). Every field is checked for
-    type and length, and any problem drops the whole history rather than part of it.
-    """
-    lines = body.lstrip().split("\n", 2)
-    if len(lines) < 2 or not lines[0].startswith(_MARKER_OPEN):
-        return None
-    found = _HISTORY_LINE.fullmatch(lines[1].rstrip("\r"))
-    if found is None:
-        return None
-    try:
-        raw = base64.b64decode(found.group(1), validate=True)
-        data = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return None
-    return _history_from(data)
-
-
-def _history_from(data: Any) -> History | None:
-    if not isinstance(data, dict) or data.get("v") != 1:
-        return None
-    metric, runs = data.get("metric"), data.get("runs")
-    if not isinstance(metric, str) or not 0 < len(metric) <= 500:
-        return None
-    if not isinstance(runs, list) or len(runs) > _HISTORY_MAX_ENTRIES:
-        return None
-    entries = []
-    for run in runs:
-        if not isinstance(run, dict):
-            return None
-        sha, value, verdict = run.get("sha"), run.get("value"), run.get("verdict")
-        if not isinstance(sha, str) or not _SHA.fullmatch(sha):
-            return None
-        if value is not None and not is_number(value):
-            return None
-        if verdict not in _VERDICT_MARKS:
-            return None
-        entries.append(HistoryEntry(sha, value, verdict))
-    return History(metric, tuple(entries))
-
-
-def next_history(previous: History | None, report: Report, head_sha: str | None) -> History | None:
-    """The history with this push first; None when the report has no primary metric.
-
-    A re-run of the same commit replaces its entry. When the primary metric changed, the old
-    history is about another metric and starts over.
-    """
-    metric = report.primary()
-    if metric is None and report.primary_metric is not None:
-        metric = next((m for m in report.metrics if m.name == report.primary_metric), None)
-    sha = (head_sha or report.head.rev or "").lower()
-    if metric is None or not _SHA.fullmatch(sha):
-        return None
-    value = metric.head if is_number(metric.head) else None
-    current = HistoryEntry(sha, value, report.verdict.status)
-    earlier: Iterable[HistoryEntry] = ()
-    if previous is not None and previous.metric == metric.name:
-        earlier = (e for e in previous.entries if e.sha != sha)
-    entries = (current, *earlier)
-    return History(metric.name, entries[:HISTORY_LIMIT])
-
-
-def encode_history(history: History) -> str:
-    """The hidden line that carries *history*: base64 holds no ``-->`` and no newline."""
-    data = {
-        "v": 1,
-        "metric": history.metric,
-        "runs": [{"sha": e.sha, "value": e.value, "verdict": e.verdict} for e in history.entries],
-    }
-    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
-    return f"{_HISTORY_OPEN}{base64.b64encode(text.encode()).decode()}{_HISTORY_CLOSE}"
-
-
-def render_history(history: History, digits: int) -> str:
-    """A collapsed table of the pushes, newest first; empty for the first push.
-
-    The metric's name came from a report or from an editable comment: it is shown as text.
-    """
-    from mlops_ci.render import code, num, plural, short_sha
-    from mlops_ci.security import inert_text
-
-    if len(history.entries) < 2:
-        return ""
-    name = inert_text(history.metric)
-    lines = [
-        f"<details><summary>History of {name} "
-        f"({plural(len(history.entries), 'push', 'pushes')})</summary>",
-        "",
-        f"| Push | {name} | Verdict |",
-        "|:--|--:|:--|",
-    ]
-    for i, entry in enumerate(history.entries):
-        this = " (this push)" if i == 0 else ""
-        lines.append(
-            f"| {code(short_sha(entry.sha))}{this} | {num(entry.value, digits)} "
-            f"| {_VERDICT_MARKS[entry.verdict]} |"
-        )
-    lines += ["", "</details>", ""]
-    return "\n".join(lines)
+    return f"{MARKER_OPEN}{check_key(key)} -->"
 
 
 # --- the body ---
@@ -262,6 +127,40 @@ def _render(report: Report, template_dir: Path | None, *, untrusted: bool) -> tu
     from mlops_ci.render import render_report_md
 
     return render_report_md(report, template_dir), render_card_body(report, template_dir)
+
+
+def provenance(judgement: Judgement, *, run_url: str | None, status_name: str) -> str:
+    """The note above an untrusted report: who computed its numbers, who judged them.
+
+    Trusted words only: *run_url* comes from the event (GitHub's, not the artifact's), and
+    the metrics it names are the trusted gates'.
+    """
+    from mlops_ci.render_untrusted import code_span
+
+    run = (
+        f"the pull request's own {markdown_link('workflow run', run_url)}"
+        if run_url
+        else "the pull request's own workflow run"
+    )
+    lines = [f"> ℹ️ **The numbers below were computed by {run}**, from the pull request's code."]
+    if not judgement.trusted:
+        lines.append(
+            "> ⚠️ **Not judged:** the base repository's checkout has no `mlops.yaml`, so no "
+            f"trusted gate judged them, and `{status_name}` is set to error, never success."
+        )
+    else:
+        lines.append(
+            "> Their verdict was judged again here with the gates of the base repository's "
+            "`mlops.yaml`; the verdict, the gates and the status are that judgement, not the "
+            "pull request's."
+        )
+    if judgement.unjudgeable:
+        names = ", ".join(code_span(name, table=False) for name in judgement.unjudgeable)
+        lines.append(
+            f"> ❌ The report has no usable value for {names}, which the base repository's "
+            "gates check: those gates fail."
+        )
+    return "\n>\n".join(lines) + "\n\n"
 
 
 def fit_markdown(
