@@ -146,7 +146,8 @@ def provenance(judgement: Judgement, *, run_url: str | None, status_name: str) -
     if not judgement.trusted:
         lines.append(
             "> ⚠️ **Not judged:** the base repository's checkout has no `mlops.yaml`, so no "
-            f"trusted gate judged them, and `{status_name}` is set to error, never success."
+            f"trusted gate judged them, and `{status_name}` is never a success (the status is "
+            "an error, a check run a failure)."
         )
     else:
         lines.append(
