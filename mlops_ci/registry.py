@@ -208,9 +208,7 @@ def build_registry(tags: Iterable[TagRef], tag_names: Iterable[str] = ()) -> Reg
     plain: list[Version] = []
     for ref in tags:
         if is_version(ref.name):
-            plain.append(
-                Version("", ref.name, ref.commit, True, ref.name, ref.created, ref.message)
-            )
+            plain.append(_registered("", ref.name, ref))
             continue
         parsed = try_parse_tag(ref.name)
         if parsed is not None and parsed.action is not Action.CREATE:
@@ -245,7 +243,7 @@ def _build_artifact(name: str, events: list[_Event], counter: int) -> Artifact:
             assert event.tag.version is not None
             history.setdefault((event.tag.version, event.ref.commit), []).append(event)
     active = {
-        key: _registered(name, key, changes[-1])
+        key: _registered(name, key[0], changes[-1].ref)
         for key, changes in history.items()
         if changes[-1].tag.action is Action.REGISTER
     }
@@ -282,22 +280,28 @@ def _build_artifact(name: str, events: list[_Event], counter: int) -> Artifact:
 
 
 def _deprecated(events: list[_Event]) -> bool:
-    """True when the artifact's latest event deprecates it.
+    """True when a deprecation is later than every other event of the artifact.
 
-    GTO counts the date of every version's commit as an event too, so a commit dated after
-    the deprecation (a backdated tag, a skewed clock) revives the artifact there as well.
+    As in GTO: a tie goes to the other event, and the date of each version's commit counts
+    as an event too (so a commit dated after the deprecation revives the artifact).
     """
-    if not events or events[-1].tag.action is not Action.DEPRECATE:
-        return False
-    commits = [
-        e.ref.committed for e in events if e.tag.action is not Action.DEPRECATE and e.ref.committed
-    ]
-    return all(events[-1].ref.created > date for date in commits)
+    deprecations = [e.ref.created for e in events if e.tag.action is Action.DEPRECATE]
+    others = [e.ref for e in events if e.tag.action is not Action.DEPRECATE]
+    dates = [ref.created for ref in others] + [ref.committed for ref in others if ref.committed]
+    return bool(deprecations) and all(max(deprecations) > date for date in dates)
 
 
-def _registered(artifact: str, key: _VersionKey, event: _Event) -> Version:
-    ref = event.ref
-    return Version(artifact, key[0], key[1], True, ref.name, ref.created, ref.message)
+def _registered(artifact: str, version: str, ref: TagRef) -> Version:
+    """The version that the annotated tag *ref* registers."""
+    return Version(
+        artifact,
+        version,
+        ref.commit,
+        registered=True,
+        tag=ref.name,
+        created=ref.created,
+        message=ref.message,
+    )
 
 
 def _version_at(commit: str, history: Mapping[_VersionKey, list[_Event]]) -> _VersionKey:

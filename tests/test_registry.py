@@ -188,6 +188,12 @@ def test_a_deprecation_older_than_a_versions_commit_does_not_count(repo: Repo):
     assert not repo.read().artifact("churn").deprecated  # type: ignore[union-attr]
 
 
+def test_a_deprecation_in_the_same_second_as_another_event_does_not_count(repo: Repo):
+    repo.tag("churn@v1.0.0")
+    repo.tag("churn@deprecated", same_second=True)
+    assert not repo.read().artifact("churn").deprecated  # type: ignore[union-attr]
+
+
 def test_several_artifacts_and_the_folder_form(repo: Repo):
     repo.tag("churn@v1.0.0")
     repo.tag("models/nlp=sentiment@v0.3.0")
@@ -363,6 +369,15 @@ def scenario_commit_dated_after_the_deprecation(repo: Repo) -> None:
     repo.tag("churn@deprecated")  # older than v1.1.0's commit: GTO keeps churn active
 
 
+def scenario_ties_within_one_second(repo: Repo) -> None:
+    repo.tag("churn@v1.0.0")
+    repo.tag("churn#prod#1")
+    repo.tag("churn#prod!#2", same_second=True)
+    repo.tag("churn#staging#3")
+    repo.tag("other@v1.0.0")
+    repo.tag("other@deprecated", same_second=True)  # a tie goes to the other event
+
+
 @pytest.mark.skipif(GTO is None, reason="the cross-check needs the gto CLI (pip install gto)")
 @pytest.mark.parametrize(
     "scenario",
@@ -371,6 +386,8 @@ def scenario_commit_dated_after_the_deprecation(repo: Repo) -> None:
         scenario_cancellations,
         scenario_several_models,
         scenario_deprecated_then_revived,
+        scenario_commit_dated_after_the_deprecation,
+        scenario_ties_within_one_second,
     ],
 )
 def test_gto_show_lists_the_same_versions_and_stages(repo: Repo, scenario):
@@ -383,17 +400,20 @@ def test_gto_show_lists_the_same_versions_and_stages(repo: Repo, scenario):
     }
     assert summary(registry) == theirs
 
+    # per artifact, through GTO's Python API (the CLI's `gto show NAME`): every version with
+    # the stage it holds, and with `--vs -1` every version each stage has, latest first
+    from gto.api import show
+
     for name, artifact in registry.artifacts.items():
+        listed = show(str(repo.root), name=name)
         if artifact.deprecated:
-            assert gto_show(repo.root, name) == []
+            assert listed == []
             continue
-        # every version with the stages it holds, and with --vs -1 every version a stage has
-        listed = {
-            v["version"]: sorted(s["stage"] for s in v["stages"]) for v in gto_show(repo.root, name)
+        assert {v["version"]: sorted(s["stage"] for s in v["stages"]) for v in listed} == {
+            v.name: sorted(s for s, current in artifact.stages.items() if current == v)
+            for v in artifact.versions
         }
-        ours = {v.name: sorted(artifact.stages_at(v.commit)) for v in artifact.versions}
-        assert ours == listed
-        every = gto_show(repo.root, name, "--vs", "-1")
+        every = show(str(repo.root), name=name, versions_per_stage=-1)
         for stage in artifact.held:
             theirs_in_stage = sorted(
                 (s["activated_at"], v["version"])
@@ -406,10 +426,11 @@ def test_gto_show_lists_the_same_versions_and_stages(repo: Repo, scenario):
             ]
 
 
-def gto_show(root: Path, *args: str):
+def gto_show(root: Path) -> dict[str, dict[str, object]]:
+    """`gto show --json`, run as a user runs it."""
     assert GTO is not None
     proc = subprocess.run(
-        [GTO, "show", *args, "--json"], cwd=root, env=clean_env(), capture_output=True, text=True
+        [GTO, "show", "--json"], cwd=root, env=clean_env(), capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
