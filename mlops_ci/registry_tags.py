@@ -44,7 +44,8 @@ _ARTIFACT_RE = re.compile(rf"(?:{_DIRNAME}:)?{_NAME}")
 _STAGE_RE = re.compile(_NAME)
 _VERSION_RE = re.compile(rf"v{_SEMVER}")
 
-VERSION_FORM = "vX.Y.Z, a semantic version with a leading v (v1.3.0, v1.3.0-rc.1)"
+SEMVER_WORDS = "a semantic version with a leading v (v1.3.0, v1.3.0-rc.1)"
+VERSION_FORM = f"vX.Y.Z, {SEMVER_WORDS}"
 STAGE_FORM = "letters, digits, '-', '_' and '/', starting and ending with a letter or digit"
 NAME_FORM = f"{STAGE_FORM}, optionally after a folder and a colon (models/churn:churn)"
 RELEASE_FORM = "vX.Y.Z for a repository's single model, or NAME@vX.Y.Z for one of several"
@@ -118,7 +119,7 @@ def parse_tag(tag: str) -> RegistryTag:
         raise InputError(
             f"Tag {tag!r} is not in the model registry's (GTO's) grammar: expected NAME@vX.Y.Z, "
             "NAME@vX.Y.Z!, NAME#STAGE#N, NAME#STAGE!#N or NAME@deprecated, with NAME made of "
-            f"{NAME_FORM} and vX.Y.Z {VERSION_FORM}."
+            f"{NAME_FORM} and vX.Y.Z {SEMVER_WORDS}."
         )
     return parsed
 
@@ -133,7 +134,7 @@ def parse_release_tag(tag: str) -> ReleaseTag:
         return ReleaseTag(tag=tag, artifact=parsed.artifact, version=parsed.version)
     raise InputError(
         f"Tag {tag!r} is not a release tag: expected {RELEASE_FORM}, where vX.Y.Z is "
-        f"{VERSION_FORM}. Tag the commit again, e.g. `git tag -a v1.3.0 -m ...`."
+        f"{SEMVER_WORDS}. Tag the commit again, e.g. `git tag -a v1.3.0 -m ...`."
     )
 
 
@@ -208,7 +209,7 @@ def _artifact_in_tag(artifact: str) -> str:
 
 def _checked_version(version: str) -> str:
     if not is_version(version):
-        raise InputError(f"Version {version!r} is not a semantic version: expected {VERSION_FORM}.")
+        raise InputError(f"Version {version!r} is not a registry version: expected {VERSION_FORM}.")
     return version
 
 

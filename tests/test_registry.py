@@ -378,7 +378,6 @@ def scenario_ties_within_one_second(repo: Repo) -> None:
     repo.tag("other@deprecated", same_second=True)  # a tie goes to the other event
 
 
-@pytest.mark.skipif(GTO is None, reason="the cross-check needs the gto CLI (pip install gto)")
 @pytest.mark.parametrize(
     "scenario",
     [
@@ -428,7 +427,7 @@ def test_gto_show_lists_the_same_versions_and_stages(repo: Repo, scenario):
 
 def gto_show(root: Path) -> dict[str, dict[str, object]]:
     """`gto show --json`, run as a user runs it."""
-    assert GTO is not None
+    assert GTO is not None, "the gto command is missing: install mlops-ci with its test extra"
     proc = subprocess.run(
         [GTO, "show", "--json"], cwd=root, env=clean_env(), capture_output=True, text=True
     )
