@@ -12,7 +12,7 @@ import pytest
 
 from conftest import clean_env, git
 from mlops_ci.errors import CommandError
-from mlops_ci.registry import Registry, read_registry
+from mlops_ci.registry import Artifact, Registry, read_registry
 
 GTO = shutil.which("gto", path=str(Path(sys.executable).parent))
 
@@ -52,6 +52,17 @@ def repo(tmp_path: Path) -> Repo:
     return Repo(tmp_path)
 
 
+def artifact_of(repo: Repo, name: str = "churn") -> Artifact:
+    found = repo.read().artifact(name)
+    assert found is not None, f"no artifact {name!r} in {repo.read().artifacts}"
+    return found
+
+
+def in_stage(artifact: Artifact, stage: str) -> str | None:
+    version = artifact.stage_version(stage)
+    return version.name if version else None
+
+
 def summary(registry: Registry) -> dict[str, dict[str, object]]:
     """What `gto show --json` says about each artifact that is not deprecated."""
     return {
@@ -81,7 +92,7 @@ def test_only_annotated_tags_count(repo: Repo):
 
 def test_a_version_carries_its_commit_tag_date_and_message(repo: Repo):
     repo.tag("churn@v1.0.0", message="First model\n\nAUC 0.91 — ✓")
-    version = repo.read().artifact("churn").latest_version  # type: ignore[union-attr]
+    version = repo.read().artifact("churn").latest_version
     assert version is not None
     assert (version.commit, version.tag, version.registered) == (
         repo.commits[0],
@@ -100,16 +111,14 @@ def test_stages_follow_the_last_assignment_so_assigning_an_older_version_rolls_b
     repo.tag("churn@v1.1.0")
     repo.tag("churn#prod#2")
     repo.tag("churn#staging#3")
-    churn = repo.read().artifact("churn")
-    assert churn is not None
+    churn = artifact_of(repo)
     assert {s: v.name for s, v in churn.stages.items()} == {"prod": "v1.1.0", "staging": "v1.1.0"}
     assert [v.name for v in churn.stage_versions("prod")] == ["v1.1.0", "v1.0.0"]
 
     repo.tag("churn#prod#4", first)  # rollback
-    churn = repo.read().artifact("churn")
-    assert churn is not None
-    assert churn.stage_version("prod").name == "v1.0.0"  # type: ignore[union-attr]
-    assert churn.latest_version.name == "v1.1.0"  # type: ignore[union-attr]
+    churn = artifact_of(repo)
+    assert in_stage(churn, "prod") == "v1.0.0"
+    assert churn.latest_version.name == "v1.1.0"
     assert churn.stages_at(first) == ("prod",)
     assert churn.stages_at(second) == ("staging",)
     assert [v.name for v in churn.versions_at(second)] == ["v1.1.0"]
@@ -119,36 +128,36 @@ def test_unassign_removes_a_stage_and_a_later_assignment_brings_it_back(repo: Re
     repo.tag("churn@v1.0.0")
     repo.tag("churn#prod#1")
     repo.tag("churn#prod!#2")
-    churn = repo.read().artifact("churn")
-    assert churn is not None and churn.stages == {} and churn.stage_version("prod") is None
+    churn = artifact_of(repo)
+    assert churn.stages == {} and churn.stage_version("prod") is None
     repo.tag("churn#prod#3")
-    churn = repo.read().artifact("churn")
-    assert churn is not None and churn.stage_version("prod").name == "v1.0.0"  # type: ignore[union-attr]
+    churn = artifact_of(repo)
+    assert in_stage(churn, "prod") == "v1.0.0"
+
+
+def two_versions_in_prod(repo: Repo) -> None:
+    """v1.0.0 on the first commit, v2.0.0 on a second, each assigned prod in turn."""
+    repo.tag("churn@v1.0.0")
+    repo.tag("churn#prod#1")
+    repo.commit("second")
+    repo.tag("churn@v2.0.0")
+    repo.tag("churn#prod#2")
 
 
 def test_unassigning_the_newer_version_leaves_the_stage_to_the_one_before(repo: Repo):
-    repo.tag("churn@v1.0.0")
-    repo.tag("churn#prod#1")
-    repo.commit("second")
-    repo.tag("churn@v2.0.0")
-    repo.tag("churn#prod#2")
+    two_versions_in_prod(repo)
     repo.tag("churn#prod!#3")
-    churn = repo.read().artifact("churn")
-    assert churn is not None and churn.stage_version("prod").name == "v1.0.0"  # type: ignore[union-attr]
+    churn = artifact_of(repo)
+    assert in_stage(churn, "prod") == "v1.0.0"
 
 
 def test_deregistering_removes_the_version_and_its_stages(repo: Repo):
-    repo.tag("churn@v1.0.0")
-    repo.tag("churn#prod#1")
-    repo.commit("second")
-    repo.tag("churn@v2.0.0")
-    repo.tag("churn#prod#2")
+    two_versions_in_prod(repo)
     repo.tag("churn@v2.0.0!")
-    churn = repo.read().artifact("churn")
-    assert churn is not None
+    churn = artifact_of(repo)
     assert [v.name for v in churn.versions] == ["v1.0.0"]
-    assert churn.latest_version.name == "v1.0.0"  # type: ignore[union-attr]
-    assert churn.stage_version("prod").name == "v1.0.0"  # type: ignore[union-attr]
+    assert churn.latest_version.name == "v1.0.0"
+    assert in_stage(churn, "prod") == "v1.0.0"
     assert churn.version("v2.0.0") is None
 
 
@@ -157,8 +166,8 @@ def test_a_deregistration_on_another_commit_does_not_touch_the_version(repo: Rep
     repo.tag("churn@v1.0.0")
     repo.commit("second")
     repo.tag("churn@v1.0.0!")
-    churn = repo.read().artifact("churn")
-    assert churn is not None and [v.name for v in churn.versions] == ["v1.0.0"]
+    churn = artifact_of(repo)
+    assert [v.name for v in churn.versions] == ["v1.0.0"]
 
 
 def test_deprecation_hides_the_artifact_until_a_later_event(repo: Repo):
@@ -171,13 +180,11 @@ def test_deprecation_hides_the_artifact_until_a_later_event(repo: Repo):
     assert churn is not None and churn.deprecated
     assert (churn.versions, churn.latest_version, churn.stages) == ((), None, {})
     assert churn.stage_version("prod") is None
-    assert registry.versions_at(repo.commits[0]) == {
-        "other": registry.artifact("other").versions  # type: ignore[union-attr]
-    }
+    assert registry.versions_at(repo.commits[0]) == {"other": registry.artifact("other").versions}
     repo.commit("revived")
     repo.tag("churn@v2.0.0")  # GTO: the artifact is active again when its latest event is not
-    churn = repo.read().artifact("churn")
-    assert churn is not None and not churn.deprecated
+    churn = artifact_of(repo)
+    assert not churn.deprecated
     assert [v.name for v in churn.versions] == ["v2.0.0", "v1.0.0"]
 
 
@@ -185,13 +192,13 @@ def test_a_deprecation_older_than_a_versions_commit_does_not_count(repo: Repo):
     repo.commit("from the future", at=10_000)
     repo.tag("churn@v1.0.0")
     repo.tag("churn@deprecated")
-    assert not repo.read().artifact("churn").deprecated  # type: ignore[union-attr]
+    assert not artifact_of(repo).deprecated
 
 
 def test_a_deprecation_in_the_same_second_as_another_event_does_not_count(repo: Repo):
     repo.tag("churn@v1.0.0")
     repo.tag("churn@deprecated", same_second=True)
-    assert not repo.read().artifact("churn").deprecated  # type: ignore[union-attr]
+    assert not artifact_of(repo).deprecated
 
 
 def test_several_artifacts_and_the_folder_form(repo: Repo):
@@ -210,9 +217,9 @@ def test_several_artifacts_and_the_folder_form(repo: Repo):
     }
     churn = registry.artifact("churn")
     assert churn is not None
-    assert churn.latest_version.name == "v1.1.0-rc.1"  # type: ignore[union-attr]
-    assert churn.latest_version.prerelease  # type: ignore[union-attr]
-    assert churn.previous_version("v1.1.0-rc.1").name == "v1.0.0"  # type: ignore[union-attr]
+    assert churn.latest_version.name == "v1.1.0-rc.1"
+    assert churn.latest_version.prerelease
+    assert churn.previous_version("v1.1.0-rc.1").name == "v1.0.0"
     assert churn.previous_version("v1.0.0") is None
     assert registry.next_counter("churn") == 1
     assert registry.next_counter("models/nlp:sentiment") == 2
@@ -224,16 +231,15 @@ def test_latest_version_is_semver_order_not_tag_order(repo: Repo):
     repo.tag("churn@v1.9.0")
     repo.commit("third")
     repo.tag("churn@v1.10.0-rc.1")
-    churn = repo.read().artifact("churn")
-    assert churn is not None
+    churn = artifact_of(repo)
     assert [v.name for v in churn.versions] == ["v1.10.0", "v1.10.0-rc.1", "v1.9.0"]
 
 
 def test_legacy_stage_tags_without_counter_are_read(repo: Repo):
     repo.tag("churn@v1.0.0")
     repo.tag("churn#prod")
-    churn = repo.read().artifact("churn")
-    assert churn is not None and churn.stage_version("prod").name == "v1.0.0"  # type: ignore[union-attr]
+    churn = artifact_of(repo)
+    assert in_stage(churn, "prod") == "v1.0.0"
     assert churn.counter == 1
 
 
@@ -241,28 +247,27 @@ def test_within_one_second_the_higher_counter_is_the_later_event(repo: Repo):
     repo.tag("churn@v1.0.0")
     repo.tag("churn#prod#1")
     repo.tag("churn#prod!#2", same_second=True)
-    churn = repo.read().artifact("churn")
-    assert churn is not None and churn.stage_version("prod") is None
+    churn = artifact_of(repo)
+    assert churn.stage_version("prod") is None
 
 
 def test_a_stage_on_a_commit_without_a_version_names_the_commit(repo: Repo):
     repo.tag("churn@v1.0.0")
     head = repo.commit("unregistered")
     repo.tag("churn#dev#1")
-    churn = repo.read().artifact("churn")
-    assert churn is not None
+    churn = artifact_of(repo)
     dev = churn.stage_version("dev")
     assert dev is not None and (dev.name, dev.commit, dev.registered) == (head, head, False)
     assert [v.name for v in churn.versions] == ["v1.0.0"]  # it is no registered version
     repo.tag("churn#dev!#2")
-    assert repo.read().artifact("churn").stages == {}  # type: ignore[union-attr]
+    assert artifact_of(repo).stages == {}
 
 
 def test_an_assignment_belongs_to_the_version_registered_on_its_commit_even_later(repo: Repo):
     repo.tag("churn#prod#1")
     repo.tag("churn@v1.0.0")
-    churn = repo.read().artifact("churn")
-    assert churn is not None and churn.stage_version("prod").name == "v1.0.0"  # type: ignore[union-attr]
+    churn = artifact_of(repo)
+    assert in_stage(churn, "prod") == "v1.0.0"
 
 
 def test_bare_version_tags_are_the_single_models_versions(repo: Repo):
@@ -276,7 +281,7 @@ def test_bare_version_tags_are_the_single_models_versions(repo: Repo):
     assert plain is not None and plain.plain and plain.name == ""
     assert [v.name for v in plain.versions] == ["v1.3.0-rc.1", "v1.2.0"]
     assert registry.for_model(None) is plain and registry.for_model("churn") is plain
-    assert plain.previous_version("v1.3.0-rc.1").name == "v1.2.0"  # type: ignore[union-attr]
+    assert plain.previous_version("v1.3.0-rc.1").name == "v1.2.0"
     assert registry.versions_at(repo.commits[0]) == {"": (plain.versions[1],)}
     repo.tag("churn@v0.1.0")
     registry = repo.read()
@@ -293,7 +298,7 @@ def test_tags_gto_cannot_use_are_ignored(repo: Repo):
     repo.tag("tree@v1.0.0", tree)
     registry = repo.read()
     assert sorted(registry.artifacts) == ["churn"]
-    assert [v.name for v in registry.artifact("churn").versions] == ["v1.0.0"]  # type: ignore[union-attr]
+    assert [v.name for v in registry.artifact("churn").versions] == ["v1.0.0"]
     assert "release-2024" in registry.tag_names and "nested" in registry.tag_names
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from mlops_ci.errors import InputError
 from mlops_ci.registry_tags import (
     Action,
+    RegistryTag,
     deprecate_tag,
     deregister_tag,
     next_counter,
@@ -57,14 +58,7 @@ R, D, A, U, X, C = (
     ],
 )
 def test_every_form_of_the_grammar_is_read(tag, artifact, action, version, stage, counter):
-    parsed = parse_tag(tag)
-    assert (parsed.artifact, parsed.action, parsed.version, parsed.stage, parsed.counter) == (
-        artifact,
-        action,
-        version,
-        stage,
-        counter,
-    )
+    assert _fields(parse_tag(tag)) == (artifact, action, version, stage, counter)
     assert _as_gto_reads_it(tag) == _as_we_read_it(tag)
 
 
@@ -146,14 +140,7 @@ def test_written_tags_read_back_in_gto_and_in_git(name, folder, stage, version, 
         # refused only for what git refuses too
         assert "git refuses it" in str(refused)
         assume(False)
-    parsed = parse_tag(tag)
-    assert (parsed.artifact, parsed.action, parsed.version, parsed.stage, parsed.counter) == (
-        artifact,
-        action,
-        want_version,
-        want_stage,
-        want_counter,
-    )
+    assert _fields(parse_tag(tag)) == (artifact, action, want_version, want_stage, want_counter)
     assert _as_gto_reads_it(tag) == _as_we_read_it(tag)
     assert _git_accepts(tag), tag
 
@@ -232,6 +219,10 @@ def test_next_counter_follows_every_tag_of_the_artifact():
     assert next_counter(names, "other") == 41
     assert next_counter(names, "new") == 1
     assert next_counter([*names, "churn@deprecated#12"], "churn") == 13
+
+
+def _fields(parsed: RegistryTag) -> tuple[object, ...]:
+    return (parsed.artifact, parsed.action, parsed.version, parsed.stage, parsed.counter)
 
 
 def _as_we_read_it(tag: str) -> tuple[object, ...] | None:
