@@ -6,8 +6,8 @@ them in full:
 
 - only annotated tags count, ordered by their tagger date (within one second by counter);
 - a version is registered while its latest ``@v..``/``@v..!`` tag on its commit registers it;
-- a stage belongs to the version whose latest ``#stage`` event is the most recent assignment
-  (so assigning an older version is a rollback), one version per stage;
+- a stage is held by the version assigned to it last and not unassigned since (so assigning
+  an older version is a rollback), one version per stage;
 - an artifact whose latest event is ``@deprecated`` lists no versions and no stages;
 - the latest version is the highest registered SemVer, pre-releases included.
 
@@ -42,6 +42,7 @@ _FIELDS = (
     "taggername",
     "*committerdate:unix",
     "contents",
+    "contents:signature",  # a signed tag's message ends with it: kept out of the message
 )
 
 
@@ -86,6 +87,7 @@ class Assignment:
     version: Version
     tag: str
     assigned: datetime
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ def _parse_refs(out: str) -> tuple[list[TagRef], list[str]]:
     annotated: list[TagRef] = []
     names: list[str] = []
     for start in range(0, len(values) - size + 1, size):
-        refname, kind, target_kind, target, date, tagger, committed, message = values[
+        refname, kind, target_kind, target, date, tagger, committed, contents, signature = values[
             start : start + size
         ]
         name = refname.lstrip("\n").removeprefix("refs/tags/")
@@ -193,8 +195,14 @@ def _parse_refs(out: str) -> tuple[list[TagRef], list[str]]:
         # A lightweight tag is a bare commit, and GTO ignores it; so is a tag of a tag or a tree.
         if kind != "tag" or target_kind != "commit" or not date.isdigit():
             continue
-        annotated.append(TagRef(name, target, _utc(date), tagger, message.strip(), _utc(committed)))
+        annotated.append(
+            TagRef(name, target, _utc(date), tagger, _message(contents, signature), _utc(committed))
+        )
     return annotated, names
+
+
+def _message(contents: str, signature: str) -> str:
+    return contents.removesuffix(signature).strip() if signature else contents.strip()
 
 
 def _utc(unix: str) -> datetime:
@@ -270,7 +278,7 @@ def _build_artifact(name: str, events: list[_Event], counter: int) -> Artifact:
         registered=_by_version(list(active.values())),
         held={
             stage: tuple(
-                Assignment(stage, version, event.ref.name, event.ref.created)
+                Assignment(stage, version, event.ref.name, event.ref.created, event.ref.message)
                 for event, version in sorted(pairs, key=lambda p: p[0].order(), reverse=True)
             )
             for stage, pairs in sorted(held.items())

@@ -103,6 +103,17 @@ def test_a_version_carries_its_commit_tag_date_and_message(repo: Repo):
     assert version.created is not None and version.created.timestamp() == 1714557602
 
 
+def test_a_signed_tag_counts_and_its_signature_stays_out_of_the_message(
+    repo: Repo, tmp_path_factory: pytest.TempPathFactory
+):
+    key = tmp_path_factory.mktemp("keys") / "signing"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    signing = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={key}"]
+    repo.run(*signing, "tag", "-s", "churn@v1.0.0", "-m", "Gates passed")
+    version = artifact_of(repo).latest_version
+    assert version is not None and version.message == "Gates passed"
+
+
 def test_stages_follow_the_last_assignment_so_assigning_an_older_version_rolls_back(repo: Repo):
     first = repo.commits[0]
     repo.tag("churn@v1.0.0")
@@ -115,8 +126,12 @@ def test_stages_follow_the_last_assignment_so_assigning_an_older_version_rolls_b
     assert {s: v.name for s, v in churn.stages.items()} == {"prod": "v1.1.0", "staging": "v1.1.0"}
     assert [v.name for v in churn.stage_versions("prod")] == ["v1.1.0", "v1.0.0"]
 
-    repo.tag("churn#prod#4", first)  # rollback
+    repo.tag("churn#prod#4", first, message="Roll back: v1.1.0 drifts")  # rollback
     churn = artifact_of(repo)
+    assert (churn.held["prod"][0].tag, churn.held["prod"][0].message) == (
+        "churn#prod#4",
+        "Roll back: v1.1.0 drifts",
+    )
     assert in_stage(churn, "prod") == "v1.0.0"
     assert churn.latest_version.name == "v1.1.0"
     assert churn.stages_at(first) == ("prod",)
