@@ -168,9 +168,31 @@ class Registry:
         found = {name: a.stages_at(commit) for name, a in self._all()}
         return {name: stages for name, stages in found.items() if stages}
 
+    def show(self) -> dict[str, dict[str, object]]:
+        """The registry as ``gto show --json`` prints it.
+
+        Each artifact that is not deprecated, with its latest version and the version in every
+        stage that any artifact uses (None where it has none). Bare tags are not GTO's: left out.
+        """
+        stages = sorted({stage for artifact in self.artifacts.values() for stage in artifact.held})
+        return {
+            name: {
+                "version": _name(artifact.latest_version),
+                "stage": {stage: _name(artifact.stage_version(stage)) for stage in stages},
+                "registered": True,
+                "active": True,
+            }
+            for name, artifact in self.artifacts.items()
+            if not artifact.deprecated
+        }
+
     def _all(self) -> list[tuple[str, Artifact]]:
         plain = [(self.plain.name, self.plain)] if self.plain else []
         return [*self.artifacts.items(), *plain]
+
+
+def _name(version: Version | None) -> str | None:
+    return version.name if version else None
 
 
 def read_registry(root: Path) -> Registry:
