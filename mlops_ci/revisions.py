@@ -120,7 +120,7 @@ def _not_found(root: Path, name: str) -> str:
             f"--base {name!r} goes back further than the history in {root}: "
             f"{steps['start']} has {depth} commit(s) on its first-parent line. {more}"
         )
-    return f"--base {name!r} is not a commit in {root}. {_fetch_hint(root, name)}"
+    return f"--base {name!r} not found in {root}. {_fetch_hint(root, name)}"
 
 
 def default_base(root: Path, env: Mapping[str, str]) -> BaseChoice:
