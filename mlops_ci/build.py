@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any
 
 from mlops_ci import __version__
 from mlops_ci.compare import compare_metrics, compare_params, flat_params
 from mlops_ci.config import Config
 from mlops_ci.gates import evaluate_gates, overall_verdict
+from mlops_ci.lockfile import Lock
 from mlops_ci.pipeline import Snapshot, lineage_from_lock
 from mlops_ci.report import ModelInfo, Report, Revision
 
@@ -21,8 +21,9 @@ def build_report(
     base: Snapshot | None,
     head_revision: Revision,
     base_revision: Revision,
-    lock: dict[str, Any] | None,
-    base_lock: dict[str, Any] | None,
+    lock: Lock | None,
+    base_lock: Lock | None,
+    base_lock_error: str | None = None,
     now: datetime | None = None,
 ) -> Report:
     metrics = compare_metrics(head.metrics, base.metrics if base else None, config.metrics)
@@ -47,7 +48,11 @@ def build_report(
         params_head=flat_params(head.params),
         gates=gates,
         lineage=lineage_from_lock(
-            lock, base_lock, model_path=config.model.path, metric_files=metric_files
+            lock,
+            base_lock,
+            model_path=config.model.path,
+            metric_files=metric_files,
+            base_lock_error=base_lock_error,
         ),
         verdict=overall_verdict(gates),
         card=config.card,

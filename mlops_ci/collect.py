@@ -10,11 +10,14 @@ from pathlib import Path
 
 from mlops_ci.build import build_report
 from mlops_ci.config import Config
-from mlops_ci.pipeline import read_lock, read_snapshots
+from mlops_ci.errors import InputError
+from mlops_ci.lockfile import LOCK_FILE, MAX_LOCK_BYTES, Lock, LockError, decode_lock, parse_lock
+from mlops_ci.pipeline import read_snapshots
 from mlops_ci.report import Report, Revision
 from mlops_ci.revisions import BaseChoice, current_branch, is_dirty, resolve, show_file
+from mlops_ci.security import read_regular_file, resolve_inside, special_file_problem
 
-LOCK_FILE = "dvc.lock"
+MAX_NOTE = 500  # characters of the base's lock problem kept in the report
 
 
 def head_revision(root: Path, env: Mapping[str, str]) -> Revision:
@@ -30,16 +33,54 @@ def head_revision(root: Path, env: Mapping[str, str]) -> Revision:
 
 
 def collect_report(root: Path, config: Config, base: BaseChoice, env: Mapping[str, str]) -> Report:
+    # dvc.lock first: DVC reads it too, and would block on a FIFO there
+    lock = read_head_lock(root)
+    base_lock, base_lock_error = read_base_lock(root, base)
     head_snapshot, base_snapshot = read_snapshots(root, base.rev, config.metrics.files)
-    lock_path = root / LOCK_FILE
-    lock_text = lock_path.read_text(encoding="utf-8") if lock_path.exists() else None
-    base_lock_text = show_file(root, base.rev, LOCK_FILE) if base.rev else None
     return build_report(
         config,
         head=head_snapshot,
         base=base_snapshot,
         head_revision=head_revision(root, env),
         base_revision=Revision(rev=base.rev, ref=base.ref, description=base.description),
-        lock=read_lock(lock_text, source=LOCK_FILE),
-        base_lock=read_lock(base_lock_text, source=f"{LOCK_FILE} at {base.ref or base.rev}"),
+        lock=lock,
+        base_lock=base_lock,
+        base_lock_error=base_lock_error,
     )
+
+
+def read_head_lock(root: Path) -> Lock | None:
+    """The workspace's dvc.lock, checked; None when there is none. A bad one stops the run."""
+    path = resolve_inside(root, LOCK_FILE, what=LOCK_FILE)
+    fix = "Run `dvc repro` to rewrite it."
+    problem = special_file_problem(path)
+    if problem:
+        raise InputError(f"{path} {problem}, not the lock file DVC writes. Remove it; {fix}")
+    try:
+        data = read_regular_file(path, what="The lock file", limit=MAX_LOCK_BYTES)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise InputError(f"{path} cannot be read ({exc.strerror}).") from None
+    try:
+        return parse_lock(decode_lock(data))
+    except LockError as exc:
+        raise InputError(f"{path} {exc.reason}. {fix}") from None
+
+
+def read_base_lock(root: Path, base: BaseChoice) -> tuple[Lock | None, str | None]:
+    """The base's dvc.lock, and why it could not be read if it could not.
+
+    A bad lock at the base is not the pull request's fault and must not block every pull
+    request: the report says the base's lineage is unreadable, and the run goes on.
+    """
+    if base.rev is None:
+        return None, None
+    try:
+        text = show_file(root, base.rev, LOCK_FILE, limit=MAX_LOCK_BYTES)
+        return (parse_lock(text) if text is not None else None), None
+    except LockError as exc:
+        note = f"{LOCK_FILE} at {base.ref or base.rev[:12]} {exc.reason}."
+    except InputError as exc:
+        note = str(exc)
+    return None, note if len(note) <= MAX_NOTE else note[: MAX_NOTE - 3] + "..."

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mlops_ci.errors import InputError, PipelineError
+from mlops_ci.lockfile import Lock, LockedFile
 from mlops_ci.proc import dvc_command, output_tail, run
 from mlops_ci.report import DataVersion, Lineage
 
@@ -147,45 +148,33 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-# --- lineage: what produced the model, from dvc.lock ---
-
-
-def read_lock(text: str | None, *, source: str) -> dict[str, Any] | None:
-    """Parse dvc.lock text; None when there is none."""
-    if text is None:
-        return None
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        data = YAML(typ="safe", pure=True).load(text)
-    except YAMLError as exc:
-        raise InputError(
-            f"{source} is not valid YAML ({_short(exc)}). Run `dvc repro` to rewrite it."
-        ) from None
-    return data if isinstance(data, dict) else None
+# --- lineage: what produced the model, from dvc.lock (read and checked by lockfile.py) ---
 
 
 def lineage_from_lock(
-    lock: dict[str, Any] | None,
-    base_lock: dict[str, Any] | None,
+    lock: Lock | None,
+    base_lock: Lock | None,
     *,
     model_path: str,
     metric_files: set[str],
+    base_lock_error: str | None = None,
 ) -> Lineage:
-    """Data, code and model versions recorded in dvc.lock at head (and the model's at base)."""
-    lineage = Lineage()
+    """Data, code and model versions recorded in dvc.lock at head (and the model's at base).
+
+    *base_lock_error* says why the base's dvc.lock could not be read: the lineage says so
+    instead of claiming the base had no model.
+    """
+    lineage = Lineage(base_lock_error=base_lock_error)
     if not lock:
         return lineage
-    stages = lock.get("stages") or {}
     seen: set[str] = set()
-    for stage_name, stage in stages.items():
-        lineage.stages.append(stage_name)
-        for entry in [*(stage.get("deps") or []), *(stage.get("outs") or [])]:
-            version = _version(entry, stage_name)
-            if version is None or version.path in seen:
+    for stage in lock.stages:
+        lineage.stages.append(stage.name)
+        for entry in [*stage.deps, *stage.outs]:
+            if entry.path in seen:
                 continue
-            seen.add(version.path)
+            seen.add(entry.path)
+            version = _version(entry, stage.name)
             if version.path == model_path:
                 lineage.model = version
             elif version.path in metric_files:
@@ -198,21 +187,15 @@ def lineage_from_lock(
     return lineage
 
 
-def _version(entry: Any, stage: str) -> DataVersion | None:
-    if not isinstance(entry, dict) or "path" not in entry:
-        return None
+def _version(entry: LockedFile, stage: str) -> DataVersion:
     return DataVersion(
-        path=str(entry["path"]),
-        md5=entry.get("md5") or entry.get("etag") or entry.get("checksum"),
-        size=entry.get("size"),
-        nfiles=entry.get("nfiles"),
-        stage=stage,
+        path=entry.path, md5=entry.md5, size=entry.size, nfiles=entry.nfiles, stage=stage
     )
 
 
-def _find_out(lock: dict[str, Any] | None, path: str) -> DataVersion | None:
-    for stage_name, stage in ((lock or {}).get("stages") or {}).items():
-        for entry in stage.get("outs") or []:
-            if isinstance(entry, dict) and entry.get("path") == path:
-                return _version(entry, stage_name)
+def _find_out(lock: Lock | None, path: str) -> DataVersion | None:
+    for stage in lock.stages if lock else ():
+        for entry in stage.outs:
+            if entry.path == path:
+                return _version(entry, stage.name)
     return None

@@ -103,6 +103,7 @@ class Lineage:
     code: list[DataVersion] = field(default_factory=list)  # deps that are source files
     model: DataVersion | None = None
     base_model: DataVersion | None = None
+    base_lock_error: str | None = None  # why dvc.lock at base could not be read, if it could not
 
 
 @dataclass
@@ -205,6 +206,7 @@ class Report:
                 code=[DataVersion(**d) for d in lineage["code"]],
                 model=DataVersion(**lineage["model"]) if lineage["model"] else None,
                 base_model=DataVersion(**lineage["base_model"]) if lineage["base_model"] else None,
+                base_lock_error=lineage.get("base_lock_error"),
             ),
             verdict=Verdict(**data["verdict"]),
             card=CardInfo(**data["card"]),

@@ -7,12 +7,14 @@ The base defaults to what a reviewer compares a pull request with: the merge-bas
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_ci.errors import CommandError, RepositoryError
-from mlops_ci.proc import git
+from mlops_ci.errors import CommandError, InputError, RepositoryError
+from mlops_ci.proc import git, run
 
 DEFAULT_BRANCHES = ("main", "master")
 
@@ -69,12 +71,56 @@ def resolve(root: Path, rev: str) -> str | None:
 
 def resolve_base(root: Path, rev: str) -> BaseChoice:
     """The commit the user named with --base, or a RepositoryError that says how to get it."""
-    sha = resolve(root, rev)
+    name = rev.strip()
+    problem = _not_one_revision(name)
+    if problem:
+        raise RepositoryError(f"--base {rev!r} {problem}")
+    sha = resolve(root, name)
     if sha is None:
-        raise RepositoryError(
-            f"Base revision {rev!r} not found in {root}. {_fetch_hint(root, rev)}"
+        raise RepositoryError(_not_found(root, name))
+    return BaseChoice(rev=sha, ref=name, description=f"--base {name}")
+
+
+def _not_one_revision(name: str) -> str | None:
+    """Why *name* cannot be the one commit --base names, before asking git; None if it may be."""
+    if not name:
+        return (
+            "is empty. Pass a branch, tag or commit SHA, or leave --base out to compare with "
+            "the pull request's base branch."
         )
-    return BaseChoice(rev=sha, ref=rev, description=f"--base {rev}")
+    if name.startswith("-"):
+        return (
+            "looks like an option, and a revision never starts with '-'. Pass a branch, tag or "
+            "commit SHA."
+        )
+    if ".." in name:
+        return (
+            "is a range of commits, but --base names one commit. Pass the revision to compare "
+            "with, such as the branch a range starts from."
+        )
+    return None
+
+
+# `HEAD~1000`, `main^^`, `v1.0~2^2`: a revision, then steps back through its ancestors.
+_ANCESTRY = re.compile(r"(?P<start>.+?)(?P<steps>(?:[~^][0-9]*)+)")
+
+
+def _not_found(root: Path, name: str) -> str:
+    steps = _ANCESTRY.fullmatch(name)
+    start = resolve(root, steps["start"]) if steps else None
+    if steps and start:
+        depth = git("rev-list", "--count", "--first-parent", "--end-of-options", start, cwd=root)
+        more = (
+            "The checkout is shallow: fetch the whole history with `git fetch --unshallow` (or "
+            "use actions/checkout with `fetch-depth: 0`)."
+            if is_shallow(root)
+            else "Pass a revision within it."
+        )
+        return (
+            f"--base {name!r} goes back further than the history in {root}: "
+            f"{steps['start']} has {depth} commit(s) on its first-parent line. {more}"
+        )
+    return f"--base {name!r} not found in {root}. {_fetch_hint(root, name)}"
 
 
 def default_base(root: Path, env: Mapping[str, str]) -> BaseChoice:
@@ -84,9 +130,10 @@ def default_base(root: Path, env: Mapping[str, str]) -> BaseChoice:
     base_ref = env.get("GITHUB_BASE_REF", "").strip()
     if base_ref:
         for candidate in (f"origin/{base_ref}", base_ref):
-            if resolve(root, candidate):
+            sha = resolve(root, candidate)
+            if sha:
                 return _merge_base(
-                    root, candidate, f"merge-base with {candidate} ($GITHUB_BASE_REF)"
+                    root, candidate, sha, f"merge-base with {candidate} ($GITHUB_BASE_REF)"
                 )
         raise RepositoryError(
             f"The pull request's base branch {base_ref!r} ($GITHUB_BASE_REF) is not in this "
@@ -94,30 +141,43 @@ def default_base(root: Path, env: Mapping[str, str]) -> BaseChoice:
         )
     for name in DEFAULT_BRANCHES:
         for candidate in (name, f"origin/{name}"):
-            if resolve(root, candidate):
-                return _merge_base(root, candidate, f"merge-base with {candidate}")
+            sha = resolve(root, candidate)
+            if sha:
+                return _merge_base(root, candidate, sha, f"merge-base with {candidate}")
     head = resolve(root, "HEAD")
     return BaseChoice(rev=head, ref="HEAD", description="HEAD (no main or master branch)")
 
 
-def _merge_base(root: Path, ref: str, description: str) -> BaseChoice:
-    sha = git("merge-base", "HEAD", ref, cwd=root, check=False)
-    if not sha:
+def _merge_base(root: Path, ref: str, sha: str, description: str) -> BaseChoice:
+    # git gets the SHA, never the name: a name is data, and could read as an option
+    merge_base = git("merge-base", "--end-of-options", "HEAD", sha, cwd=root, check=False)
+    if not merge_base:
         raise RepositoryError(
             f"HEAD and {ref} share no commit in this checkout, so there is no base to compare "
             f"with. {_fetch_hint(root, ref)}"
         )
-    return BaseChoice(rev=sha, ref=ref, description=description)
+    return BaseChoice(rev=merge_base, ref=ref, description=description)
+
+
+# What no branch or tag name holds (git check-ref-format), so not a name to suggest fetching.
+_NOT_A_REF_NAME = re.compile(r"^-|\.\.|@\{|[\x00-\x20\x7f~^:?*\[\\]")
 
 
 def _fetch_hint(root: Path, ref: str) -> str:
     branch = ref.removeprefix("origin/")
+    if not branch or _NOT_A_REF_NAME.search(branch):
+        # Not a name to put in a command the user may paste (an option, a range, a path).
+        return "Fetch the revision you mean, or pass --base with a revision that exists."
     if is_shallow(root):
         return (
-            f"The checkout is shallow: fetch the base with `git fetch --unshallow origin {branch}` "
+            "The checkout is shallow: fetch the base with "
+            f"`git fetch --unshallow origin {shlex.quote(branch)}` "
             "(or use actions/checkout with `fetch-depth: 0`)."
         )
-    return f"Fetch it with `git fetch origin {branch}`, or pass --base with a revision that exists."
+    return (
+        f"Fetch it with `git fetch origin {shlex.quote(branch)}`, or pass --base with a "
+        "revision that exists."
+    )
 
 
 def current_branch(root: Path) -> str | None:
@@ -129,9 +189,34 @@ def is_dirty(root: Path) -> bool:
     return bool(git("status", "--porcelain", "--untracked-files=no", cwd=root, check=False))
 
 
-def show_file(root: Path, rev: str, path: str) -> str | None:
-    """The text of *path* at *rev*, or None when it does not exist there."""
-    try:
-        return git("show", f"{rev}:{path}", cwd=root)
-    except CommandError:
+def show_file(root: Path, rev: str, path: str, *, limit: int | None = None) -> str | None:
+    """The text of the file *path* at commit *rev*, or None when there is nothing there.
+
+    An InputError when *path* is a directory, a symlink or a submodule there, or larger than
+    *limit* bytes. Bytes that are not UTF-8 arrive as U+FFFD (the caller decides what that
+    means).
+    """
+    if rev.startswith("-"):
         return None
+    listing = git("ls-tree", "-l", "-z", "--end-of-options", rev, "--", path, cwd=root,
+                  check=False)
+    if not listing:
+        return None
+    meta, _, _ = listing.partition("\t")
+    mode, _kind, sha, size = meta.split()
+    where = f"{path} at {rev[:12]}"
+    problem = _TREE_MODES.get(mode)
+    if problem:
+        raise InputError(f"{where} {problem}, not a file.")
+    if limit is not None and size.isdigit() and int(size) > limit:
+        raise InputError(f"{where} is {int(size):,} bytes, more than the {limit:,} allowed.")
+    # run(), not git(): the text exactly as committed, trailing newlines and all
+    return run(["git", "cat-file", "blob", sha], cwd=root, merge_stderr=False).stdout
+
+
+# git's modes for what is not a regular file in a commit's tree.
+_TREE_MODES = {
+    "040000": "is a directory",
+    "120000": "is a symbolic link",
+    "160000": "is a submodule",
+}

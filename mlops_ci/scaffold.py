@@ -1,25 +1,32 @@
 """`mlops-ci init DIR`: scaffold a complete, runnable example project that works offline.
 
-The project is a git repository on branch ``main`` with DVC initialised and one commit: a
-prepare → train → evaluate pipeline for a binary classifier on scikit-learn's bundled
-breast-cancer data, its params, and an mlops.yaml with gates. Nothing is downloaded.
+The project is a git repository (a new one on branch ``main``, or the one already there) with
+DVC initialised and one commit of the example: a prepare → train → evaluate pipeline for a
+binary classifier on scikit-learn's bundled breast-cancer data, its params, and an mlops.yaml
+with gates. Nothing is downloaded.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+from dataclasses import dataclass
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
 from mlops_ci.errors import InputError
 from mlops_ci.proc import dvc_command, git, run
+from mlops_ci.security import is_inside, special_file_problem
 
 # Packaged names that cannot be shipped as dotfiles, and the names they get in the project.
 RENAMES = {"gitignore": ".gitignore"}
 
 # Used only when the user has no git identity, so that the first commit can be made.
 FALLBACK_IDENTITY = ("mlops-ci", "mlops-ci@users.noreply.github.com")
+
+# What `dvc init` writes (and stages) besides its ignored tmp/ directory.
+DVC_INIT_FILES = [".dvc/config", ".dvc/.gitignore", ".dvcignore"]
 
 
 def example_files() -> dict[str, Traversable]:
@@ -39,34 +46,113 @@ def example_files() -> dict[str, Traversable]:
     return dict(sorted(files.items()))
 
 
-def init_project(directory: Path, *, force: bool = False) -> list[str]:
-    """Write the example into *directory*, make it a git + DVC repo and commit. Returns the files.
+@dataclass(frozen=True)
+class InitResult:
+    directory: Path  # the project's real path
+    files: list[str]  # the example's files, relative to it
+    branch: str | None  # the branch the commit went on; None on a detached HEAD
+    committed: bool  # False when the files were already committed as they are
+    existing_repository: bool  # the directory was a git repository before init
 
-    Refuses, before writing anything, when a file it would write exists (unless *force*).
+
+def init_project(directory: Path, *, force: bool = False) -> InitResult:
+    """Write the example into *directory*, make it a git + DVC repo and commit the example.
+
+    Refuses, before writing anything, when a file it would write exists (unless *force*), or
+    when something that is not a regular file stands where it writes one. In a repository
+    that already exists it commits the files it wrote and nothing else: the user's staged,
+    modified and untracked files stay as they were.
     """
     directory = directory.resolve()
     files = example_files()
-    if directory.exists() and not directory.is_dir():
-        raise InputError(f"{directory} exists and is not a directory. Choose another path.")
-    clashes = [name for name in files if (directory / name).exists()]
+    _check_target(directory, list(files), force=force)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, source in files.items():
+            target = directory / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with source.open("rb") as src, target.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+    except OSError as exc:
+        where = exc.filename or directory
+        raise InputError(
+            f"Cannot write {where} ({exc.strerror}). Choose a directory you can write to."
+        ) from None
+
+    existing = (directory / ".git").exists()
+    if not existing:
+        git("init", "--quiet", "--initial-branch=main", cwd=directory)
+    ours = list(files)
+    if not (directory / ".dvc").exists():
+        run(dvc_command("init", "--quiet"), cwd=directory, what="dvc init")
+        ours += [name for name in DVC_INIT_FILES if (directory / name).exists()]
+    committed = _commit_only(directory, ours)
+    branch = git("symbolic-ref", "--quiet", "--short", "HEAD", cwd=directory, check=False)
+    return InitResult(
+        directory=directory,
+        files=list(files),
+        branch=branch or None,
+        committed=committed,
+        existing_repository=existing,
+    )
+
+
+def _check_target(directory: Path, names: list[str], *, force: bool) -> None:
+    """Every reason init would fail or destroy something, found before it writes a byte."""
+    existing = directory
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        kind = special_file_problem(existing) or "is a file"
+        if existing == directory:
+            raise InputError(
+                f"{directory} exists and {kind}, not a directory. Choose another path."
+            )
+        raise InputError(
+            f"{existing} {kind}, so {directory} cannot be created under it. Choose a path "
+            "that is not under a file."
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"Cannot write in {existing} (permission denied). Choose another path.")
+    if existing != directory:
+        return  # a new directory: nothing in it yet
+    clashes = []
+    for name in names:
+        target = directory / name
+        real = Path(os.path.realpath(target))
+        if not is_inside(real, directory):
+            raise InputError(
+                f"{target} leads to {real} through a symbolic link, outside {directory}; "
+                "mlops-ci init writes only inside the directory. Remove the link."
+            )
+        for parent in reversed(target.relative_to(directory).parents[:-1]):
+            if os.path.lexists(directory / parent) and not (directory / parent).is_dir():
+                raise InputError(
+                    f"{directory / parent} is a file where mlops-ci init needs a directory "
+                    f"(for {name}). Remove it, or choose another directory."
+                )
+        if not os.path.lexists(target):
+            continue
+        problem = special_file_problem(target)
+        if problem:
+            raise InputError(
+                f"{target} {problem} where mlops-ci init writes a file. Remove it, or choose "
+                "another directory."
+            )
+        clashes.append(name)
     if clashes and not force:
         shown = ", ".join(clashes[:5]) + (" ..." if len(clashes) > 5 else "")
         raise InputError(
             f"{directory} already has {shown}; mlops-ci init does not overwrite files. "
             "Choose an empty directory, or pass --force to overwrite them."
         )
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, source in files.items():
-        target = directory / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with source.open("rb") as src, target.open("wb") as dst:
-            shutil.copyfileobj(src, dst)
 
-    if not (directory / ".git").exists():
-        git("init", "--quiet", "--initial-branch=main", cwd=directory)
-    if not (directory / ".dvc").exists():
-        run(dvc_command("init", "--quiet"), cwd=directory, what="dvc init")
-    git("add", "--all", cwd=directory)
+
+def _commit_only(directory: Path, paths: list[str]) -> bool:
+    """Commit *paths* and nothing else; other staged changes stay staged. False if unchanged."""
+    git("add", "--", *paths, cwd=directory)
+    if not git("status", "--porcelain", "--", *paths, cwd=directory):
+        return False
     identity: list[str] = []
     if not git("config", "user.email", cwd=directory, check=False):
         identity = [
@@ -75,13 +161,15 @@ def init_project(directory: Path, *, force: bool = False) -> list[str]:
             "-c",
             f"user.email={FALLBACK_IDENTITY[1]}",
         ]
-    if git("status", "--porcelain", cwd=directory):
-        git(
-            *identity,
-            "commit",
-            "--quiet",
-            "-m",
-            "Scaffold the mlops-ci example project",
-            cwd=directory,
-        )
-    return list(files)
+    git(
+        *identity,
+        "commit",
+        "--quiet",
+        "-m",
+        "Scaffold the mlops-ci example project",
+        "--only",
+        "--",
+        *paths,
+        cwd=directory,
+    )
+    return True

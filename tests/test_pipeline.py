@@ -9,7 +9,8 @@ import pytest
 
 from conftest import git
 from mlops_ci.errors import InputError
-from mlops_ci.pipeline import flatten, lineage_from_lock, read_lock, read_snapshots
+from mlops_ci.lockfile import parse_lock
+from mlops_ci.pipeline import flatten, lineage_from_lock, read_snapshots
 
 LOCK = """\
 schema: '2.0'
@@ -47,8 +48,8 @@ stages:
 
 
 def test_lineage_separates_data_code_and_model():
-    lock = read_lock(LOCK, source="dvc.lock")
-    base = read_lock(LOCK.replace("md5: ddd", "md5: old"), source="dvc.lock")
+    lock = parse_lock(LOCK)
+    base = parse_lock(LOCK.replace("md5: ddd", "md5: old"))
     lineage = lineage_from_lock(lock, base, model_path="model.pkl", metric_files={"metrics.json"})
     assert lineage.stages == ["prepare", "train", "evaluate"]
     assert [d.path for d in lineage.code] == ["src/prepare.py"]
@@ -66,8 +67,8 @@ def test_no_lock_means_empty_lineage():
 
 
 def test_broken_lock_is_an_input_error():
-    with pytest.raises(InputError, match="dvc.lock is not valid YAML"):
-        read_lock("stages: [", source="dvc.lock")
+    with pytest.raises(InputError, match="is not valid YAML"):
+        parse_lock("stages: [")
 
 
 def test_flatten_nests_with_dots_and_keeps_lists():

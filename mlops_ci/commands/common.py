@@ -33,7 +33,10 @@ def open_project(cwd: Path) -> Project:
 
 def compute_report(project: Project, *, base: str | None, env: Mapping[str, str]) -> Report:
     """The workspace compared with *base* (default: the pull request's base), gates evaluated."""
-    choice = resolve_base(project.root, base) if base else default_base(project.root, env)
+    # `--base ''` is a mistake to report, not a request for the default
+    choice = (
+        resolve_base(project.root, base) if base is not None else default_base(project.root, env)
+    )
     return collect_report(project.root, project.config, choice, env)
 
 

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TextIO
 
-from mlops_ci.scaffold import init_project
+from mlops_ci.scaffold import InitResult, init_project
 
 
 def init(*, directory: Path, force: bool, stdout: TextIO) -> int:
-    files = init_project(directory, force=force)
-    print(
-        f"Created a git + DVC project in {directory} ({len(files)} files, one commit on main).",
-        file=stdout,
-    )
-    print(f"Next:\n    cd {directory}\n    mlops-ci run", file=stdout)
+    result = init_project(directory, force=force)
+    print(summary(result), file=stdout)
+    print(f"Next:\n    cd {shlex.quote(str(result.directory))}\n    mlops-ci run", file=stdout)
     return 0
+
+
+def summary(result: InitResult) -> str:
+    """What init did, in one sentence: the files, and the commit on the branch it really used."""
+    where = f"on {result.branch}" if result.branch else "on a detached HEAD"
+    commit = f"one commit {where}" if result.committed else f"already committed {where}"
+    files = f"{len(result.files)} files, {commit}"
+    if not result.existing_repository:
+        return f"Created a git + DVC project in {result.directory} ({files})."
+    return (
+        f"Added the example project to the git repository {result.directory} ({files}); "
+        "the commit holds only the files mlops-ci init wrote, and your other changes are as "
+        "they were."
+    )
