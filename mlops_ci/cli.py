@@ -103,6 +103,7 @@ def main(
     # on the runner's log a record's text (a path, DVC's words) must not issue a command
     handler.setFormatter(LogSafeFormatter("mlops-ci: %(levelname)s: %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
+    logging.captureWarnings(True)  # Python warnings too: through the same defused handler
 
 
 @app.command()
