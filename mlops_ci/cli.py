@@ -97,10 +97,13 @@ def main(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="mlops-ci: %(levelname)s: %(name)s: %(message)s",
-    )
+    from mlops_ci.security import LogSafeFormatter
+
+    handler = logging.StreamHandler()
+    # on the runner's log a record's text (a path, DVC's words) must not issue a command
+    handler.setFormatter(LogSafeFormatter("mlops-ci: %(levelname)s: %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
+    logging.captureWarnings(True)  # Python warnings too: through the same defused handler
 
 
 @app.command()
@@ -131,6 +134,16 @@ def run(
         ),
     ] = None,
     github_token: TokenOption = None,
+    timeout: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--timeout",
+            metavar="<duration>",
+            help="How long `dvc repro` may run, e.g. 90s, 30m, 2h. Default: pipeline.timeout "
+            "in mlops.yaml, else 2h on GitHub Actions, else no limit.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Reproduce the pipeline, compare with the base, evaluate the gates, write the report.
 
@@ -152,6 +165,7 @@ def run(
             stdout=sys.stdout,
             stderr=sys.stderr,
             github_token=github_token,
+            timeout=timeout,
         )
     )
 

@@ -90,6 +90,46 @@ class CommentConfig:
 
 
 @dataclass(frozen=True)
+class PipelineConfig:
+    timeout: float | None = None  # seconds `dvc repro` may run; None: no limit set here
+
+
+_DURATION = re.compile(r"(?=[0-9])(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")
+
+
+def parse_duration(text: str, *, what: str) -> float:
+    """Seconds in a duration written with units: ``90s``, ``30m``, ``2h``, ``1h30m``.
+
+    A unit is required: a bare ``30`` could mean seconds or minutes. *what* names the setting
+    in the ConfigError ("pipeline.timeout", "--timeout").
+    """
+    match = _DURATION.fullmatch(text.strip())
+    seconds = 0
+    if match:
+        hours, minutes, secs = (int(part or 0) for part in match.groups())
+        seconds = hours * 3600 + minutes * 60 + secs
+    if not match or seconds <= 0:
+        raise ConfigError(
+            f"{what} is {text!r}, not a duration; write a positive number with a unit: "
+            "90s, 30m, 2h or 1h30m."
+        )
+    return float(seconds)
+
+
+def _pipeline(section: Mapping[str, Any], positions: Positions, name: str) -> PipelineConfig:
+    timeout = section.get("timeout")
+    if timeout is None:
+        return PipelineConfig()
+    where = _at(name, positions, ("pipeline", "timeout"))
+    if not isinstance(timeout, str):  # the schema lets a number through for this message
+        raise ConfigError(
+            f"{where}: pipeline.timeout is {timeout!r}, a number without a unit; write it "
+            "with one: 90s, 30m, 2h or 1h30m."
+        )
+    return PipelineConfig(timeout=parse_duration(timeout, what=f"{where}: pipeline.timeout"))
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     model: ModelConfig
@@ -98,6 +138,7 @@ class Config:
     card: CardInfo
     report: ReportConfig
     comment: CommentConfig
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
 
     @property
     def root(self) -> Path:
@@ -447,6 +488,7 @@ def _resolve(document: object, positions: Positions, path: Path) -> Config:
             mode=comment.get("mode", CommentConfig.mode),
             key=comment.get("key", CommentConfig.key),
         ),
+        pipeline=_pipeline(section("pipeline"), positions, name),
     )
 
 

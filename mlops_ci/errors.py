@@ -44,6 +44,17 @@ class CommandError(MlopsError):
         self.output_tail = output_tail
 
 
+class CommandTimeoutError(CommandError):
+    """A subprocess ran past its time limit and was stopped with its whole process group."""
+
+    def __init__(
+        self, message: str, *, cmd: list[str], timeout: float, output: str, output_tail: str
+    ):
+        super().__init__(message, cmd=cmd, returncode=-1, output_tail=output_tail)
+        self.timeout = timeout
+        self.output = output
+
+
 class PipelineError(CommandError):
     """`dvc repro` failed: a stage's command exited non-zero or DVC refused the pipeline."""
 

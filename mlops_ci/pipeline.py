@@ -8,13 +8,14 @@ functions so that importing this module costs nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from mlops_ci.errors import InputError, PipelineError
+from mlops_ci.errors import CommandTimeoutError, InputError, PipelineError
 from mlops_ci.lockfile import Lock, LockedFile
-from mlops_ci.proc import dvc_command, output_tail, run
+from mlops_ci.proc import dvc_command, format_seconds, output_tail, run, stage_env
 from mlops_ci.report import DataVersion, Lineage
 
 CODE_SUFFIXES = {".py", ".r", ".R", ".sh", ".ipynb", ".jl", ".scala", ".java", ".js", ".ts", ".sql"}
@@ -22,6 +23,8 @@ CODE_SUFFIXES = {".py", ".r", ".R", ".sh", ".ipynb", ".jl", ".scala", ".java", "
 # `ERROR: failed to reproduce 'train': failed to run: python src/train.py, exited with 1`
 _FAILED_STAGE = re.compile(r"failed to reproduce '(?P<stage>[^']+)'")
 _FAILED_CMD = re.compile(r"failed to run: (?P<cmd>.+?), exited with (?P<code>-?\d+)")
+# `Running stage 'train':`, printed as each stage starts
+_RUNNING_STAGE = re.compile(r"^Running stage '(?P<stage>[^']+)':", re.MULTILINE)
 
 
 @dataclass
@@ -32,9 +35,35 @@ class Snapshot:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def repro(root: Path, *, stream: TextIO | None) -> None:
-    """Run `dvc repro`, streaming its output; a failure names the stage, its command and output."""
-    result = run(dvc_command("repro"), cwd=root, check=False, stream=stream)
+def repro(
+    root: Path,
+    *,
+    stream: TextIO | None,
+    timeout: Timeout | None = None,
+    secrets: Iterable[str] = (),
+) -> None:
+    """Run `dvc repro`, streaming its output; a failure names the stage, its command and output.
+
+    The stages are the pull request's code: they run without GitHub credentials (any variable
+    holding one of *secrets* is left out too), and within *timeout*, after which their whole
+    process group is stopped and the message names the stage that was running.
+    """
+    try:
+        result = run(
+            dvc_command("repro"),
+            cwd=root,
+            check=False,
+            stream=stream,
+            env=stage_env(secrets),
+            what="`dvc repro`",
+            timeout=timeout.seconds if timeout else None,
+        )
+    except CommandTimeoutError as exc:
+        assert timeout is not None
+        raise PipelineError(
+            _timeout_message(exc.output, timeout), cmd=exc.cmd, returncode=exc.returncode,
+            output_tail=exc.output_tail,
+        ) from None
     if result.returncode == 0:
         return
     output = result.stdout
@@ -55,6 +84,60 @@ def repro(root: Path, *, stream: TextIO | None) -> None:
     raise PipelineError(message, cmd=result.args, returncode=result.returncode, output_tail=tail)
 
 
+@dataclass(frozen=True)
+class Timeout:
+    """How long `dvc repro` may run, and where that limit was set (for the message)."""
+
+    seconds: float
+    source: str  # "--timeout", "pipeline.timeout in mlops.yaml", "the default on GitHub Actions"
+
+
+# GitHub-hosted jobs end after 6 hours. A limit well inside that still names the stage and
+# leaves the run time to report, and a hung stage stops burning runner minutes after 2 hours.
+ACTIONS_DEFAULT_TIMEOUT = 2 * 3600.0
+
+
+def repro_timeout(
+    option: float | None, configured: float | None, env: Mapping[str, str]
+) -> Timeout | None:
+    """The limit for `dvc repro`: --timeout, else pipeline.timeout, else on Actions a default."""
+    if option is not None:
+        return Timeout(option, "--timeout")
+    if configured is not None:
+        return Timeout(configured, "pipeline.timeout in mlops.yaml")
+    if env.get("GITHUB_ACTIONS") == "true":
+        return Timeout(ACTIONS_DEFAULT_TIMEOUT, "the default on GitHub Actions")
+    return None
+
+
+def _timeout_message(output: str, timeout: Timeout) -> str:
+    stages = _RUNNING_STAGE.findall(output)
+    where = f"in stage '{stages[-1]}'" if stages else "before any stage started"
+    tail = output_tail(output)
+    return (
+        f"`dvc repro` was stopped {where}: it ran longer than the {format_seconds(timeout.seconds)}"
+        f" limit ({timeout.source}). Make the stage faster, or raise the limit with "
+        "`pipeline.timeout` in mlops.yaml (e.g. `timeout: 4h`) or `mlops-ci run --timeout`"
+        + (f"; the last lines it printed:\n{tail}" if tail else ".")
+    )
+
+
+def use_our_log_handlers() -> None:
+    """Route DVC's in-process log records through mlops-ci's handler, and only there.
+
+    Importing dvc attaches DVC's own console handlers to its loggers; with ours on the root
+    logger every DVC warning was printed twice, once of them not defused for the runner's log.
+    """
+    import logging
+
+    level = max(logging.getLogger().getEffectiveLevel(), logging.INFO)
+    for name in ("dvc", "dvc_objects", "dvc_data"):
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def read_snapshots(
     root: Path, base_rev: str | None, metric_files: tuple[str, ...]
 ) -> tuple[Snapshot, Snapshot | None]:
@@ -65,6 +148,7 @@ def read_snapshots(
     """
     from dvc.repo import Repo
 
+    use_our_log_handlers()
     targets = list(metric_files) or None
     revs = [base_rev] if base_rev else None
     with Repo(str(root)) as repo:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_ci.compare import is_number
 from mlops_ci.errors import ConfigError
 from mlops_ci.report import GateResult, MetricDiff, Report
+from mlops_ci.security import log_safe
 
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
@@ -247,7 +248,7 @@ def render_summary_line(report: Report) -> str:
         label = "Passed"
         fallback = "no gate failed." if report.gates else "no gates are declared."
     summary = " ".join(verdict.summary.split()) or fallback
-    return f"{label} — {summary}"
+    return f"{label} — {summary}"  # the terminal defuses it (_terminal_safe); statuses are API text
 
 
 # --- templates ---
@@ -405,11 +406,12 @@ def display_width(text: str) -> int:
 
 
 def _terminal_safe(text: str) -> str:
-    # a metric name is data: it must not move the cursor or recolour the terminal
-    return "".join(
+    # a metric name is data: it must not move the cursor or recolour the terminal, nor, at the
+    # start of a row on the runner's log, issue a workflow command (log_safe's mark is zero-width)
+    return log_safe("".join(
         (" " if ch in "\t\n\r" else "?") if unicodedata.category(ch) == "Cc" else ch
         for ch in text
-    )
+    ))
 
 
 def _paint(text: str, style: str | None, color: bool) -> str:

@@ -8,16 +8,19 @@ This module holds the one function for each defence, so that no call site invent
   that leaves the repository (or DVC's cache) through ``..``, an absolute path or a symlink;
   :func:`read_regular_file` refuses FIFOs, devices and directories before reading a byte;
 - log lines: :func:`log_safe` keeps a value from issuing a GitHub Actions workflow command;
+- secrets: :func:`known_secrets` and :func:`mask_secrets` keep credentials out of every
+  message and traceback, and out of the pipeline's environment (CREDENTIAL_VARIABLES);
 - markdown: :func:`inert_text` and :func:`inert_block` render untrusted text so that GitHub
   shows it as text: no link, image, HTML, heading, mention or issue reference.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from mlops_ci.errors import InputError, MlopsError
@@ -139,8 +142,9 @@ def resolve_inside(
 # --- log lines -------------------------------------------------------------------------------
 
 # The runner reads `::name ...::` at the start of a line (after white space) and the legacy
-# `##[name]` anywhere in it, on stdout and stderr alike.
-_COMMAND_START = re.compile(r"^(\s*):(?=:)", re.MULTILINE)
+# `##[name]` anywhere in it, on stdout and stderr alike. Its lines end at "\n", "\r\n" or a
+# lone "\r" (.NET's ReadLine), so a carriage return starts a line too.
+_COMMAND_START = re.compile(r"(?:^|(?<=\r))(\s*):(?=:)", re.MULTILINE)
 _LEGACY_COMMAND = re.compile(r"#(?=#\[)")
 _ZWSP = "\u200b"  # not white space to the runner's Trim(), invisible in the log
 
@@ -153,6 +157,56 @@ def log_safe(text: str) -> str:
     """
     text = _COMMAND_START.sub(lambda m: f"{m.group(1)}:{_ZWSP}", text)
     return _LEGACY_COMMAND.sub(f"#{_ZWSP}", text)
+
+
+class LogSafeFormatter(logging.Formatter):
+    """A logging formatter whose every record, traceback included, passes :func:`log_safe`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return log_safe(super().format(record))
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+# What the runner (or a workflow) puts in a step's environment that lets a process act on
+# GitHub: the token under its usual names, and the runtime tokens behind the cache, the
+# artifacts and OIDC. The pipeline's stages (the pull request's code) get none of them.
+CREDENTIAL_VARIABLES = (
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
+    "INPUT_GITHUB-TOKEN",
+    "INPUT_GITHUB_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_RUNTIME_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_CACHE_URL",
+    "ACTIONS_RESULTS_URL",
+)
+_MIN_SECRET = 8  # shorter values are not tokens; masking them would mangle ordinary text
+_MIN_PIECE = 4  # a piece of a multi-line secret worth masking on its own
+
+
+def known_secrets(env: Mapping[str, str], *extra: str | None) -> set[str]:
+    """The credential values in *env* (see CREDENTIAL_VARIABLES) and *extra* ones, non-empty."""
+    values = [env.get(name, "") for name in CREDENTIAL_VARIABLES if name.endswith("TOKEN")]
+    return {v for v in [*values, *extra] if v and len(v) >= _MIN_SECRET}
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    """*text* with every secret replaced by ``***``: as written, as repr() escapes it, and
+    each line of a secret that has several (a traceback may show them apart)."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if not secret:
+            continue
+        forms.update({secret, repr(secret)[1:-1], secret.encode("unicode_escape").decode()})
+        forms.update(p for p in re.split(r"[\r\n]+", secret) if len(p.strip()) >= _MIN_PIECE)
+    for form in sorted(forms, key=len, reverse=True):  # longest first: no half-masked token
+        text = text.replace(form, "***")
+    return text
 
 
 # --- untrusted markdown ----------------------------------------------------------------------

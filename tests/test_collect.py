@@ -188,3 +188,7 @@ def test_a_bad_lock_at_the_base_does_not_block_the_pull_request(project: Path, c
     assert note is not None and note.startswith("dvc.lock at HEAD~1 ")
     raw = json.loads((project / ".mlops" / "report.json").read_text())
     assert raw["lineage"]["base_lock_error"] == note
+    # the reviewer is told, and the model is not called "new" for want of a base lock
+    markdown = (project / ".mlops" / "report.md").read_text()
+    assert "The base's lineage is unknown: dvc.lock at HEAD\\~1 " in markdown
+    assert "(new)" not in markdown.split("### Data and model versions")[1]

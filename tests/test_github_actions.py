@@ -9,6 +9,7 @@ run would see.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ from mlops_ci.report import (
     Revision,
     Verdict,
 )
+from mlops_ci.security import log_safe
 
 # --- the runner's $GITHUB_OUTPUT reader (Linux build: lines end at "\n") ---
 
@@ -148,10 +150,14 @@ def _parse_legacy(message: str) -> Command | None:
     return Command(name, _unescape(message[close + 1:], _LEGACY))
 
 
+# The runner reads a step's output with .NET's ReadLine: a line ends at "\n", "\r\n" or "\r".
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def commands_in(log: str) -> list[Command]:
     """Every workflow command the runner would act on in *log* (it reads line by line)."""
     found = []
-    for line in log.split("\n"):
+    for line in _LINE_END.split(log):
         command = _parse_v2(line) or _parse_legacy(line)
         if command is not None:
             found.append(command)
@@ -459,3 +465,26 @@ def test_any_annotation_parses_back(message: str, file: str, title: str, line: i
     # Empty properties are left out, as the toolkit does.
     expected = {"file": file, "line": str(line), "title": title}
     assert command.properties == {k: v for k, v in expected.items() if v}
+
+
+# --- untrusted text on a log line (security.log_safe) ---
+
+LOG_INJECTIONS = [
+    "feature\n::set-output name=verdict::pass",
+    "##[set-output name=verdict;]pass",
+    " \n  ::endgroup::",
+    "::stop-commands::pwned",
+    "\t ::add-mask::x",
+    "half\r::warning::after a carriage return",
+    "a\r\n::error::b",
+    "text ##[add-mask]x",
+    "\u00a0::error::after a no-break space",
+]
+
+
+@pytest.mark.parametrize("hostile", LOG_INJECTIONS)
+def test_log_safe_text_issues_no_command_and_reads_the_same(hostile: str) -> None:
+    assert commands_in(hostile)  # the runner would act on the raw text
+    safe = log_safe(hostile)
+    assert commands_in(safe) == []
+    assert safe.replace("\u200b", "") == hostile

@@ -13,7 +13,7 @@ import pytest
 from github_fake import BOT_TOKEN, FORK_TOKEN, USER_TOKEN, FakeGitHub
 from github_fake.state import HEAD_SHA, OWNER, PR_NUMBER, REPO
 from mlops_ci import __version__
-from mlops_ci.errors import GitHubError
+from mlops_ci.errors import ConfigError, GitHubError
 from mlops_ci.github.client import (
     ACTIONS_BOT_LOGIN,
     GitHubAuthError,
@@ -25,7 +25,10 @@ from mlops_ci.github.client import (
     GitHubUnavailableError,
     GitHubUncertainWriteError,
     GitHubValidationError,
+    SecretFilter,
+    check_token,
     mask_secret,
+    without_credentials,
 )
 
 REPO_PATH = f"/repos/{OWNER}/{REPO}"
@@ -453,3 +456,62 @@ def test_mask_secret_masks_the_token_on_a_handler() -> None:
     assert "token *** in a message" in output
     assert "RuntimeError: failed with ***" in output
     assert USER_TOKEN not in output
+
+
+def test_the_filter_masks_the_token_as_a_traceback_escapes_it() -> None:
+    secret = "ghp_first-part\nsecond-part"
+    masked = SecretFilter([secret]).mask(f"header {('Bearer ' + secret)!r}; {secret}")
+    assert "first-part" not in masked and "second-part" not in masked
+
+
+# -- what the client refuses before sending anything -------------------------------------------
+
+
+@pytest.mark.parametrize(("token", "says"), [
+    (USER_TOKEN + "\n", "a line break (at its end)"),
+    (USER_TOKEN[:10] + "\n" + USER_TOKEN[10:], "a line break (at character 11)"),
+    (USER_TOKEN + "\r", "a carriage return"),
+    (USER_TOKEN + " x", "a space"),
+    (USER_TOKEN + "\u20ac", "a non-ASCII character"),
+    (USER_TOKEN + "\x00", "a control character"),
+])
+def test_a_token_that_cannot_be_one_is_refused_unquoted(
+    github_api: FakeGitHub, token: str, says: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        GitHubClient(github_api.url, token)
+    assert f"holds {says}" in str(caught.value)
+    assert USER_TOKEN[:10] not in str(caught.value) and USER_TOKEN[10:] not in str(caught.value)
+    assert github_api.requests == []
+
+
+def test_check_token_returns_a_good_token() -> None:
+    assert check_token(USER_TOKEN, source="GITHUB_TOKEN") == USER_TOKEN
+
+
+def test_an_api_url_with_credentials_is_refused_without_showing_them(
+    github_api: FakeGitHub,
+) -> None:
+    with_credentials = github_api.url.replace("://", "://user:s3cret-pass@")
+    with pytest.raises(GitHubError) as caught:
+        GitHubClient(with_credentials, USER_TOKEN)
+    assert f"{github_api.url} carries credentials" in str(caught.value)
+    assert "s3cret-pass" not in str(caught.value)
+    assert github_api.requests == []  # requests would have sent them as Basic auth
+
+
+def test_a_non_http_url_is_shown_without_credentials() -> None:
+    with pytest.raises(GitHubError) as caught:
+        GitHubClient("ftp://user:s3cret-pass@example.invalid/api", USER_TOKEN)
+    assert "ftp://example.invalid/api" in str(caught.value)
+    assert "s3cret-pass" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("https://u:p@ghe.example/api/v3", "https://ghe.example/api/v3"),
+    ("https://token@ghe.example:8443/api", "https://ghe.example:8443/api"),
+    ("https://a@b:c@ghe.example/", "https://ghe.example/"),
+    ("https://api.github.com", "https://api.github.com"),
+])
+def test_without_credentials(url: str, shown: str) -> None:
+    assert without_credentials(url) == shown

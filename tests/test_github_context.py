@@ -426,3 +426,21 @@ def test_upper_case_shas_are_normalised(tmp_path: Path) -> None:
     payload["pull_request"]["head"]["sha"] = head_sha.upper()
     ctx = read_context(actions_env("pull_request", write_payload(tmp_path, payload)))
     assert ctx is not None and ctx.pr_head_sha == head_sha
+
+
+@pytest.mark.parametrize("variable", ["GITHUB_API_URL", "GITHUB_SERVER_URL"])
+def test_a_url_with_credentials_is_refused_and_shown_without_them(variable: str) -> None:
+    env = actions_env("push", EVENTS / "push.branch.json",
+                      **{variable: "https://someone:s3cret@ghe.example.com/api/v3"})
+    with pytest.raises(InputError) as caught:
+        read_context(env)
+    message = str(caught.value)
+    assert message.startswith(f"{variable} carries credentials (user:password@): ")
+    assert "https://ghe.example.com/api/v3 without them" in message
+    assert "s3cret" not in message and "someone" not in message
+
+
+def test_a_url_that_cannot_be_parsed_is_named() -> None:
+    env = actions_env("push", EVENTS / "push.branch.json", GITHUB_API_URL="https://[::1/api")
+    with pytest.raises(InputError, match="GITHUB_API_URL is 'https://\\[::1/api', not a URL"):
+        read_context(env)

@@ -9,13 +9,15 @@ from __future__ import annotations
 import io
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from test_github_actions import commands_in, parse_output_file
 
-from conftest import cli
+from conftest import clean_env, cli
 from factories import make_failing_report, make_report
 from github_fake import BOT_TOKEN, CREATE_COMMENT, FORK_TOKEN, USER_TOKEN, FakeGitHub
 from github_fake.runner import actions_env, load_event, pull_request_payload
@@ -297,3 +299,126 @@ def test_a_bad_wait_setting_is_a_configuration_error(
     assert ctx is not None
     with pytest.raises(ConfigError, match=f"{name}='{re.escape(value)}' must be"):
         open_client(ctx, USER_TOKEN, {name: value})
+
+
+# --- nothing from the pull request reaches the runner's log as a command ---
+
+HOSTILE_STAGE = """\
+  shout:
+    cmd: python src/shout.py
+    deps:
+      - src/shout.py
+    outs:
+      - hostile.json:
+          cache: false
+"""
+SHOUT = """\
+import json, os
+json.dump({"::stop-commands::pwned": 1, "##[add-mask]x": 2}, open("hostile.json", "w"))
+json.dump(dict(os.environ), open("stage-env.json", "w"))
+print("::error::fake")
+print("  ::set-output name=x::y")
+print("half\\r::warning::after a carriage return")
+"""
+
+
+def add_hostile_stage(project: Path) -> None:
+    """A stage that prints workflow commands and writes metrics whose names are commands."""
+    (project / "src" / "shout.py").write_text(SHOUT, encoding="utf-8")
+    with (project / "dvc.yaml").open("a", encoding="utf-8") as dvc_yaml:
+        dvc_yaml.write(HOSTILE_STAGE)
+    config = project / "mlops.yaml"
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("files: [metrics.json]", "files: [metrics.json, hostile.json]")
+    text = text.replace("title: Breast cancer classifier", "title: '::warning::title'")
+    text = text.replace("gates:\n", "gates:\n  - metric: '::stop-commands::pwned'\n    min: 5\n")
+    config.write_text(text, encoding="utf-8")
+
+
+def ours(line: str, token: str) -> bool:
+    """The workflow commands mlops-ci itself prints: the mask and its annotations."""
+    return line == f"::add-mask::{token}" or line.startswith(
+        ("::error file=", "::warning file=", "::notice title=mlops-ci", "::warning title=mlops-ci")
+    )
+
+
+def test_no_untrusted_value_issues_a_workflow_command(
+    github_api: FakeGitHub, project: Path, tmp_path: Path
+) -> None:
+    add_hostile_stage(project)
+    env = actions_env(github_api, tmp_path, "pull_request", pull_request_payload(),
+                      token=BOT_TOKEN, workspace=project.parent)
+    result = cli("run", cwd=project, env=env)
+
+    assert result.code == 1, result.stderr  # the hostile metric's gate fails
+    assert "pwned" in result.stdout and "fake" in result.stderr  # they were printed...
+    lines = re.split(r"\r\n|\r|\n", result.stdout + "\n" + result.stderr)  # as the runner reads
+    commands = [line.strip() for line in lines if line.strip().startswith("::")]
+    assert [c for c in commands if not ours(c, BOT_TOKEN)] == []  # ...but issue nothing
+    assert [line for line in lines if "##[" in line] == []
+    annotations = [c for c in commands_in(result.stdout) if c.name == "error"]
+    assert [a.properties["title"] for a in annotations] == ["Gate failed: ::stop-commands::pwned"]
+
+
+def test_the_token_is_masked_before_the_stages_run_and_never_given_to_them(
+    github_api: FakeGitHub, project: Path, tmp_path: Path
+) -> None:
+    add_hostile_stage(project)
+    env = actions_env(github_api, tmp_path, "pull_request", pull_request_payload(),
+                      token=BOT_TOKEN)
+    env.update({"GH_TOKEN": BOT_TOKEN, "INPUT_GITHUB-TOKEN": BOT_TOKEN,
+                "ACTIONS_RUNTIME_TOKEN": "runtime-token-value",
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "oidc-token-value",
+                "ACTIONS_ID_TOKEN_REQUEST_URL": "https://oidc.example/token"})
+    merged = subprocess.run(
+        [sys.executable, "-m", "mlops_ci", "run"], cwd=project, env={**clean_env(), **env},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
+    ).stdout  # one pipe: the order in which the runner would read the lines
+
+    mask = merged.index(f"::add-mask::{BOT_TOKEN}\n")
+    assert mask < merged.index("Running stage 'shout':"), merged
+    assert merged.count("::add-mask::") == 1
+    stage_env = json.loads((project / "stage-env.json").read_text(encoding="utf-8"))
+    assert not [name for name, value in stage_env.items() if BOT_TOKEN in value]
+    assert not {"GITHUB_TOKEN", "GH_TOKEN", "INPUT_GITHUB-TOKEN", "ACTIONS_RUNTIME_TOKEN",
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL"} & set(stage_env)
+    assert stage_env["GITHUB_REPOSITORY"] == env["GITHUB_REPOSITORY"]  # the rest is kept
+
+
+# --- a token or an API URL that cannot be right ---
+
+
+@pytest.mark.parametrize(("token", "says"), [
+    (f"{BOT_TOKEN}\nsecond-line-of-it", "a line break (at character"),
+    (f"{BOT_TOKEN}\n", "a line break (at its end)"),
+    (f"{BOT_TOKEN}\rafter-the-cr", "a carriage return"),
+    (f"{BOT_TOKEN}\u00e9t\u00e9", "a non-ASCII character"),
+])
+def test_a_token_that_cannot_be_one_is_refused_without_showing_it(
+    github_api: FakeGitHub, project: Path, tmp_path: Path, token: str, says: str
+) -> None:
+    env = actions_env(github_api, tmp_path, "pull_request", pull_request_payload(), token=token)
+    result = cli("--debug", "run", "--no-repro", cwd=project, env=env)
+    assert result.code == 2, result.stderr
+    assert f"The GitHub token from GITHUB_TOKEN holds {says}" in result.stderr
+    for shown in (result.stdout, result.stderr):
+        assert BOT_TOKEN not in shown and "second-line" not in shown and "after-the-cr" not in shown
+    assert github_api.requests == []
+    assert not (project / ".mlops").exists()  # refused before anything was written
+
+
+def test_an_api_url_with_credentials_is_refused_and_shown_without_them(
+    github_api: FakeGitHub, project: Path, tmp_path: Path
+) -> None:
+    env = actions_env(github_api, tmp_path, "pull_request", pull_request_payload(),
+                      token=BOT_TOKEN)
+    bare = env["GITHUB_API_URL"]
+    env["GITHUB_API_URL"] = bare.replace("://", "://someone:hunter2secret@")
+    result = cli("run", "--no-repro", cwd=project, env=env)
+    assert result.code == 2, result.stderr
+    assert f"GITHUB_API_URL carries credentials (user:password@): {bare} without them" in (
+        result.stderr
+    )
+    assert "hunter2secret" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert github_api.requests == []

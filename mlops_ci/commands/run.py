@@ -21,9 +21,11 @@ from mlops_ci.commands.common import (
     open_project,
     out_dir,
 )
+from mlops_ci.config import parse_duration
 from mlops_ci.files import write_text_atomic
-from mlops_ci.pipeline import repro
+from mlops_ci.pipeline import repro, repro_timeout
 from mlops_ci.report import Report
+from mlops_ci.security import known_secrets, log_safe
 
 
 @dataclass(frozen=True)
@@ -44,14 +46,24 @@ def run(
     stdout: TextIO,
     stderr: TextIO,
     github_token: str | None = None,
+    timeout: str | None = None,
 ) -> int:
     from mlops_ci.github.context import read_context
+    from mlops_ci.github.publish import protect_token, resolve_token
 
     project = open_project(cwd)  # configuration errors stop the run before anything changes
     ctx = read_context(env)  # a broken runner environment too, before the slow part
+    limit = parse_duration(timeout, what="--timeout") if timeout is not None else None
+    token = resolve_token(github_token, env) if ctx is not None else None
+    protect_token(token, ctx, stdout)  # masked before the pull request's code runs
     if reproduce:
         print("mlops-ci: running `dvc repro`", file=stderr)
-        repro(project.root, stream=stderr)
+        repro(
+            project.root,
+            stream=stderr,
+            timeout=repro_timeout(limit, project.config.pipeline.timeout, env),
+            secrets=known_secrets(env, token),
+        )
     report = compute_report(project, base=base, env=env)
     written = write_report_files(project, report, out_dir(project, out))
 
@@ -59,12 +71,14 @@ def run(
 
     stdout.write(render_table(report, color=color))
     print(
-        f"mlops-ci: wrote {_shown(written.report_json, cwd)}, {_shown(written.report_md, cwd)} "
-        f"and {_shown(written.model_card, cwd)}",
+        log_safe(
+            f"mlops-ci: wrote {_shown(written.report_json, cwd)}, "
+            f"{_shown(written.report_md, cwd)} and {_shown(written.model_card, cwd)}"
+        ),
         file=stderr,
     )
     if ctx is not None:
-        from mlops_ci.github.publish import RunFiles, publish_run, resolve_token
+        from mlops_ci.github.publish import RunFiles, publish_run
 
         comment_url = publish_run(
             report,
@@ -73,13 +87,13 @@ def run(
             config_path=project.config.path,
             comment=project.config.comment,
             template_dir=project.config.user_template_dir,
-            token=resolve_token(github_token, env),
+            token=token,
             env=env,
             stdout=stdout,
         )
         if comment_url:
-            print(f"mlops-ci: commented on pull request #{ctx.pr_number}: {comment_url}",
-                  file=stderr)
+            print(log_safe(f"mlops-ci: commented on pull request #{ctx.pr_number}: "
+                           f"{comment_url}"), file=stderr)
     return exit_code(report)
 
 

@@ -27,10 +27,11 @@ import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from mlops_ci import __version__
 from mlops_ci.errors import GitHubError
+from mlops_ci.security import mask_secrets
 
 if TYPE_CHECKING:
     import requests
@@ -117,6 +118,37 @@ class GitHubUncertainWriteError(GitHubUnavailableError):
     may_have_succeeded = True
 
 
+def check_token(token: str, *, source: str) -> str:
+    """*token* if it can be a token: printable ASCII, no space. ConfigError otherwise.
+
+    HTTP libraries reject such a header with a message that quotes it, so it is refused
+    first, in words that never show it. *source* names where it came from.
+    """
+    from mlops_ci.errors import ConfigError
+
+    for index, char in enumerate(token):
+        if "!" <= char <= "~":
+            continue
+        what = {"\n": "a line break", "\r": "a carriage return", " ": "a space",
+                "\t": "a tab"}.get(char)
+        if what is None:
+            what = "a control character" if char.isascii() else "a non-ASCII character"
+        where = "at its end" if index == len(token) - 1 else f"at character {index + 1}"
+        raise ConfigError(
+            f"The GitHub token from {source} holds {what} ({where}), which no token has; set "
+            "the secret again without it (a copied token often ends with a line break)."
+        )
+    return token
+
+
+def without_credentials(url: str) -> str:
+    """*url* with any ``user:password@`` taken out, for messages."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 class SecretFilter(logging.Filter):
     """Replaces every secret it knows with ``***`` in the records that pass its handler."""
 
@@ -125,9 +157,7 @@ class SecretFilter(logging.Filter):
         self.secrets = {s for s in secrets if s}
 
     def mask(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        return mask_secrets(text, self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -172,11 +202,19 @@ class GitHubClient:
         import requests
 
         parts = urlsplit(api_url.rstrip("/"))
+        shown = without_credentials(api_url)
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise GitHubError(
-                f"The GitHub API URL {api_url!r} is not an http(s) URL; set GITHUB_API_URL to "
+                f"The GitHub API URL {shown!r} is not an http(s) URL; set GITHUB_API_URL to "
                 "https://api.github.com or https://HOST/api/v3 for GitHub Enterprise Server."
             )
+        if "@" in parts.netloc:
+            raise GitHubError(
+                f"The GitHub API URL {shown} carries credentials (user:password@); mlops-ci "
+                "authenticates with the token alone. Remove them from GITHUB_API_URL."
+            )
+        if token:
+            check_token(token, source="the token given")
         self.api_url = api_url.rstrip("/")
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self._base_path = parts.path

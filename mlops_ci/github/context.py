@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from mlops_ci.errors import InputError
 from mlops_ci.files import read_json
@@ -99,8 +100,8 @@ def read_context(env: Mapping[str, str]) -> RunnerContext | None:
     sha = _required(env, "GITHUB_SHA")
     if not _SHA.fullmatch(sha):
         raise InputError(f"GITHUB_SHA is {_show(sha)}, not a 40-character commit SHA.")
-    server_url = (env.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL).rstrip("/")
-    api_url = (env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+    server_url = _url(env, "GITHUB_SERVER_URL", DEFAULT_SERVER_URL)
+    api_url = _url(env, "GITHUB_API_URL", DEFAULT_API_URL)
     run_id = _env_int(env, "GITHUB_RUN_ID", None)
     run_attempt = _env_int(env, "GITHUB_RUN_ATTEMPT", 1)
     run_url = f"{server_url}/{repository}/actions/runs/{run_id}"
@@ -164,6 +165,28 @@ def _env_int(env: Mapping[str, str], name: str, default: int | None) -> int:
     if not text.isascii() or not text.isdigit() or int(text) < 1:
         raise InputError(f"{name} is {_show(text)}, not a positive whole number.")
     return int(text)
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    """A URL variable without a trailing slash; one that carries credentials is refused.
+
+    requests would send ``user:password@`` as Basic auth instead of the token, and the URL
+    shows in messages and in the comment's links.
+    """
+    from mlops_ci.github.client import without_credentials
+
+    url = (env.get(name) or default).rstrip("/")
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        raise InputError(f"{name} is {_show(url)}, not a URL.") from None
+    if "@" in netloc:
+        raise InputError(
+            f"{name} carries credentials (user:password@): "
+            f"{without_credentials(url)} without them. mlops-ci authenticates with the token "
+            f"alone; remove the credentials from {name}."
+        )
+    return url
 
 
 def _env_path(env: Mapping[str, str], name: str) -> Path | None:

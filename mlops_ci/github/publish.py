@@ -54,12 +54,25 @@ class RunFiles:
 
 
 def resolve_token(token: str | None, env: Mapping[str, str]) -> str | None:
-    """``--github-token``, else ``GITHUB_TOKEN``; None when neither is set."""
-    return token or env.get("GITHUB_TOKEN") or None
+    """``--github-token``, else ``GITHUB_TOKEN``; None when neither is set.
+
+    A token that cannot be one (a line break, a space, a non-ASCII character) is refused
+    here, before anything could print it or send it.
+    """
+    from mlops_ci.github.client import check_token
+
+    if token:
+        return check_token(token, source="--github-token")
+    if env.get("GITHUB_TOKEN"):
+        return check_token(env["GITHUB_TOKEN"], source="GITHUB_TOKEN")
+    return None
 
 
 def protect_token(token: str | None, ctx: RunnerContext | None, stdout: TextIO) -> None:
-    """Keep the token out of every log: a logging filter, and ``::add-mask::`` on Actions."""
+    """Keep the token out of every log: a logging filter, and ``::add-mask::`` on Actions.
+
+    Call it once, before anything untrusted runs: `mlops-ci run` does before the stages.
+    """
     from mlops_ci.github.client import mask_secret
 
     if not token:
@@ -67,6 +80,7 @@ def protect_token(token: str | None, ctx: RunnerContext | None, stdout: TextIO) 
     mask_secret(token)
     if ctx is not None:
         print(add_mask(token), file=stdout)
+        stdout.flush()  # the runner must read the mask before the stages' first line
 
 
 # How long one request may wait for GitHub in all (retries and rate limits), and how often it
@@ -177,11 +191,11 @@ def publish_run(
 
     Writes the comment first (its URL is an output), then the summary, the outputs and the
     annotations, whatever became of the comment; a configuration error (401, 404) is raised
-    only after them, so the report still reaches the job summary.
+    only after them, so the report still reaches the job summary. The caller has already
+    masked *token* (:func:`protect_token`).
     """
     if ctx is None:
         return None
-    protect_token(token, ctx, stdout)
     notes: list[str] = []
     error: GitHubError | None = None
     comment_url = None
