@@ -11,6 +11,7 @@ from pathlib import Path
 from mlops_ci.build import build_report
 from mlops_ci.config import Config
 from mlops_ci.pipeline import read_lock, read_snapshots
+from mlops_ci.reads import check_workspace_reads
 from mlops_ci.report import Report, Revision
 from mlops_ci.revisions import BaseChoice, current_branch, is_dirty, resolve, show_file
 
@@ -30,6 +31,7 @@ def head_revision(root: Path, env: Mapping[str, str]) -> Revision:
 
 
 def collect_report(root: Path, config: Config, base: BaseChoice, env: Mapping[str, str]) -> Report:
+    check_workspace_reads(root, config)  # before DVC follows a symlink or opens a FIFO
     head_snapshot, base_snapshot = read_snapshots(root, base.rev, config.metrics.files)
     lock_path = root / LOCK_FILE
     lock_text = lock_path.read_text(encoding="utf-8") if lock_path.exists() else None
