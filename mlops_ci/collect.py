@@ -5,7 +5,9 @@ This is the I/O half of computing a report; ``build.py`` is the pure half.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from mlops_ci.build import build_report
@@ -30,9 +32,22 @@ def head_revision(root: Path, env: Mapping[str, str]) -> Revision:
     )
 
 
+@contextmanager
+def _working_directory(path: Path) -> Iterator[None]:
+    """Run from *path*: run in a subdirectory, DVC would look for `metrics.files` there and
+    name every file `../../metrics.json`."""
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
 def collect_report(root: Path, config: Config, base: BaseChoice, env: Mapping[str, str]) -> Report:
-    check_workspace_reads(root, config)  # before DVC follows a symlink or opens a FIFO
-    head_snapshot, base_snapshot = read_snapshots(root, base.rev, config.metrics.files)
+    with _working_directory(root):  # DVC resolves targets and names files from the cwd
+        check_workspace_reads(root, config)  # before DVC follows a symlink or opens a FIFO
+        head_snapshot, base_snapshot = read_snapshots(root, base.rev, config.metrics.files)
     lock_path = root / LOCK_FILE
     lock_text = lock_path.read_text(encoding="utf-8") if lock_path.exists() else None
     base_lock_text = show_file(root, base.rev, LOCK_FILE) if base.rev else None

@@ -378,3 +378,16 @@ def test_run_serialises_the_report_before_writing_any_file(repo: Path):
         write_report_files(open_project(repo), report, out)
     assert tree_state(repo) == before
     assert [p.name for p in out.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_run_from_a_subdirectory_names_files_from_the_repository_root(repo: Path):
+    """DVC resolves targets and names files from the working directory; mlops-ci from the root."""
+    deep = repo / "src" / "deep"
+    deep.mkdir(parents=True)
+    result = cli("diff", "--format", "json", cwd=deep)
+    assert result.code == 0, result.stderr
+    assert {m["file"] for m in json.loads(result.stdout)["metrics"]} == {"metrics.json"}
+    (repo / "metrics.json").unlink()
+    result = cli("diff", cwd=deep)
+    assert result.code == 2
+    assert "The metrics file metrics.json does not exist" in result.stderr, result.stderr
