@@ -57,6 +57,17 @@ def write_texts_atomic(files: Mapping[Path, str]) -> None:
             one.temporary.unlink(missing_ok=True)
 
 
+def check_output_directory(directory: Path, *, what: str) -> None:
+    """Refuse, before any slow work, a *directory* to write into that cannot be one."""
+    blocker = _file_on_the_way(Path(os.path.abspath(directory)))
+    if blocker is not None:
+        shown = "it" if blocker == Path(os.path.abspath(directory)) else str(blocker)
+        raise InputError(
+            f"{what} {directory}: {shown} is a file, not a directory; pass a directory to "
+            "write the report files into."
+        )
+
+
 def _writable_target(path: Path) -> Path:
     """The real file that writing *path* replaces; InputError when it must not be replaced."""
     absolute = Path(os.path.abspath(path))

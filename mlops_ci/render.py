@@ -303,6 +303,8 @@ def render_template(
     env = make_environment(template_dir)
     try:
         return env.get_template(name).render(**context)
+    except ConfigError:
+        raise  # the template loader's refusal is already one sentence with its fix
     except Exception as exc:
         error = _user_template_error(exc, template_dir)
         if error is None:

@@ -17,7 +17,7 @@ from jinja2 import BaseLoader, TemplateNotFound
 from jinja2.loaders import split_template_path
 
 from mlops_ci.errors import ConfigError
-from mlops_ci.security import is_inside, read_regular_file
+from mlops_ci.security import check_regular_file, is_inside, read_regular_file
 
 
 class TemplateDirLoader(BaseLoader):
@@ -36,9 +36,10 @@ class TemplateDirLoader(BaseLoader):
         if not is_inside(real, self.directory):
             raise ConfigError(
                 f"The template {candidate} resolves to {real}, outside report.template_dir "
-                f"{self.directory}; templates are read only from inside it. Copy the file in "
-                "instead of linking it."
+                f"{self.directory}; templates are read only from inside it, so copy the file "
+                "in instead of linking it."
             )
+        check_regular_file(real, what="The template", error=ConfigError)
         data = read_regular_file(real, what="The template", error=ConfigError)
         try:
             source = data.decode("utf-8")

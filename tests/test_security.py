@@ -343,10 +343,19 @@ def test_card_output_under_a_regular_file_is_refused(repo: Path, tmp_path: Path)
     assert (tmp_path / "file").read_text() == "keep"
 
 
-def test_run_out_onto_an_existing_file_is_refused_and_writes_nothing(repo: Path):
+def test_run_out_onto_an_existing_file_is_refused_before_the_pipeline_runs(repo: Path):
     (repo / "out").write_text("keep")
     before = tree_state(repo)
-    refused(cli("run", "--no-repro", "--out", "out", cwd=repo), "out is a file, not a directory")
+    # One line on stderr: refused before `dvc repro` (which would print that it runs).
+    refused(cli("run", "--out", "out", cwd=repo), "--out out: it is a file, not a directory")
+    assert tree_state(repo) == before
+
+
+def test_run_out_under_a_regular_file_is_refused(repo: Path):
+    (repo / "out").write_text("keep")
+    before = tree_state(repo)
+    refused(cli("run", "--out", "out/reports", cwd=repo),
+            f"--out out/reports: {repo.resolve() / 'out'} is a file, not a directory")
     assert tree_state(repo) == before
 
 
@@ -391,3 +400,20 @@ def test_run_from_a_subdirectory_names_files_from_the_repository_root(repo: Path
     result = cli("diff", cwd=deep)
     assert result.code == 2
     assert "The metrics file metrics.json does not exist" in result.stderr, result.stderr
+
+
+def test_gate_updates_a_linked_report_through_the_link(repo: Path, tmp_path: Path):
+    assert cli("run", "--no-repro", cwd=repo).code == 0
+    real = tmp_path / "artifacts" / "report.json"
+    real.parent.mkdir()
+    (repo / ".mlops" / "report.json").rename(real)
+    real.chmod(0o640)
+    link = repo / ".mlops" / "report.json"
+    link.symlink_to(real)
+    config = repo / "mlops.yaml"
+    config.write_text(config.read_text().replace("min: 0.5", "min: 0.95"))
+    result = cli("gate", cwd=repo)
+    assert result.code == 1, result.stderr  # accuracy 0.9 now fails its gate
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert json.loads(real.read_text())["verdict"]["status"] == "fail"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640

@@ -21,7 +21,7 @@ from mlops_ci.commands.common import (
     open_project,
     out_dir,
 )
-from mlops_ci.files import write_texts_atomic
+from mlops_ci.files import check_output_directory, write_texts_atomic
 from mlops_ci.pipeline import repro
 from mlops_ci.report import Report
 
@@ -49,6 +49,7 @@ def run(
 
     project = open_project(cwd)  # configuration errors stop the run before anything changes
     ctx = read_context(env)  # a broken runner environment too, before the slow part
+    check_output_directory(out_dir(project, out), what="--out" if out else "The output directory")
     if reproduce:
         print("mlops-ci: running `dvc repro`", file=stderr)
         repro(project.root, stream=stderr)
