@@ -19,10 +19,17 @@ if TYPE_CHECKING:
     from dvc.repo import Repo
 
 DEFAULT_PARAMS_FILE = "params.yaml"
+# What DVC opens before it reads any metric: the pipeline, its lock and its configuration.
+DVC_FILES = ("dvc.yaml", "dvc.lock", ".dvc/config", ".dvc/config.local")
 
 
 def check_workspace_reads(root: Path, config: Config) -> None:
-    """Refuse (InputError naming the real path) a model, metrics or params file that escapes."""
+    """Refuse (InputError naming the real path) a model, metrics or params file that escapes.
+
+    DVC's own files come first: a FIFO there would hang DVC before any metric is listed.
+    """
+    for name in DVC_FILES:
+        check_regular_file(root / name, what="DVC's file")
     resolve_in_workspace(root, config.model.path, what="model.path")
     metrics, params = workspace_read_paths(root, config.metrics.files)
     for what, paths in (("The metrics file", metrics), ("The params file", params)):

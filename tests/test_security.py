@@ -417,3 +417,10 @@ def test_gate_updates_a_linked_report_through_the_link(repo: Path, tmp_path: Pat
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert json.loads(real.read_text())["verdict"]["status"] == "fail"
     assert stat.S_IMODE(real.stat().st_mode) == 0o640
+
+
+@pytest.mark.parametrize("name", ["dvc.yaml", "dvc.lock"])
+def test_a_fifo_as_a_dvc_file_is_refused_without_hanging(repo: Path, name: str):
+    (repo / name).unlink(missing_ok=True)
+    os.mkfifo(repo / name)
+    refused(cli("diff", cwd=repo), f"DVC's file {repo / name} is a named pipe (FIFO)")
