@@ -34,8 +34,8 @@ def head_revision(root: Path, env: Mapping[str, str]) -> Revision:
 
 @contextmanager
 def _working_directory(path: Path) -> Iterator[None]:
-    """Run from *path*: run in a subdirectory, DVC would look for `metrics.files` there and
-    name every file `../../metrics.json`."""
+    """Work from *path*: from a subdirectory, DVC would look for `metrics.files` there and
+    name every file from there (`../../metrics.json`)."""
     previous = os.getcwd()
     os.chdir(path)
     try:
