@@ -5,7 +5,9 @@ This is the I/O half of computing a report; ``build.py`` is the pure half.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from mlops_ci.build import build_report
@@ -13,6 +15,7 @@ from mlops_ci.config import Config
 from mlops_ci.errors import InputError
 from mlops_ci.lockfile import LOCK_FILE, MAX_LOCK_BYTES, Lock, LockError, decode_lock, parse_lock
 from mlops_ci.pipeline import read_snapshots
+from mlops_ci.reads import check_workspace_reads
 from mlops_ci.report import Report, Revision
 from mlops_ci.revisions import BaseChoice, current_branch, is_dirty, resolve, show_file
 from mlops_ci.security import read_regular_file, resolve_inside, special_file_problem
@@ -32,11 +35,25 @@ def head_revision(root: Path, env: Mapping[str, str]) -> Revision:
     )
 
 
+@contextmanager
+def _working_directory(path: Path) -> Iterator[None]:
+    """Work from *path*: from a subdirectory, DVC would look for `metrics.files` there and
+    name every file from there (`../../metrics.json`)."""
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
 def collect_report(root: Path, config: Config, base: BaseChoice, env: Mapping[str, str]) -> Report:
     # dvc.lock first: DVC reads it too, and would block on a FIFO there
     lock = read_head_lock(root)
     base_lock, base_lock_error = read_base_lock(root, base)
-    head_snapshot, base_snapshot = read_snapshots(root, base.rev, config.metrics.files)
+    with _working_directory(root):  # DVC resolves targets and names files from the cwd
+        check_workspace_reads(root, config)  # before DVC follows a symlink or opens a FIFO
+        head_snapshot, base_snapshot = read_snapshots(root, base.rev, config.metrics.files)
     return build_report(
         config,
         head=head_snapshot,

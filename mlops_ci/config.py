@@ -30,6 +30,7 @@ from mlops_ci.schemas import (
     validator,
     value_problem,
 )
+from mlops_ci.security import read_regular_file, resolve_inside, special_file_problem
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -146,9 +147,12 @@ class Config:
 
     @property
     def user_template_dir(self) -> Path | None:
-        """`report.template_dir` resolved against the repository root; None when unset."""
+        """The real path of `report.template_dir`, inside the repository; None when unset."""
         configured = self.report.template_dir
-        return self.root / configured if configured else None
+        if not configured:
+            return None
+        # The real path: a symlink out of the repository is refused, not followed.
+        return resolve_inside(self.root, configured, what="report.template_dir", error=ConfigError)
 
 
 # A path into the document: ("gates", 1, "max_drop").
@@ -165,19 +169,28 @@ def load_config(path: Path) -> Config:
 
     *path* is the mlops.yaml file, or the directory that holds it.
     """
-    if path.is_dir():
+    if path.is_dir() and path.name != CONFIG_FILENAME:  # a directory named mlops.yaml is refused
         path = path / CONFIG_FILENAME
     document, positions = _parse(_read(path), path.name)
     _validate(document, positions, path.name)
-    return _resolve(document, positions, path)
+    config = _resolve(document, positions, path)
+    _ = config.user_template_dir  # refuses a template_dir whose real path leaves the repository
+    return config
 
 
 # --- stage 0: the text -----------------------------------------------------------------------
 
 
 def _read(path: Path) -> str:
+    # A FIFO would block the open until a writer comes, a device would be read forever: both,
+    # and a directory, are refused by their type before anything is opened.
+    problem = special_file_problem(path)
+    if problem:
+        raise ConfigError(
+            f"{path} {problem}, not a configuration file; replace it with your {path.name}."
+        )
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path, what="The configuration", error=ConfigError)
         return data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(

@@ -256,9 +256,11 @@ def render_summary_line(report: Report) -> str:
 
 def make_environment(template_dir: Path | None = None) -> SandboxedEnvironment:
     """The sandboxed jinja2 environment; templates in *template_dir* win over the packaged ones."""
-    from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, StrictUndefined
+    from jinja2 import ChoiceLoader, PackageLoader, StrictUndefined
     from jinja2.loaders import BaseLoader
     from jinja2.sandbox import SandboxedEnvironment
+
+    from mlops_ci.template_files import TemplateDirLoader
 
     loaders: list[BaseLoader] = []
     if template_dir is not None:
@@ -267,7 +269,7 @@ def make_environment(template_dir: Path | None = None) -> SandboxedEnvironment:
                 f"report.template_dir: {template_dir} is not a directory; create it or remove "
                 "the key to use the packaged templates."
             )
-        loaders.append(FileSystemLoader(template_dir))
+        loaders.append(TemplateDirLoader(template_dir))
     loaders.append(PackageLoader("mlops_ci", "templates"))
     env = SandboxedEnvironment(
         loader=ChoiceLoader(loaders),
@@ -309,6 +311,8 @@ def render_template(
     env = environment or make_environment(template_dir)
     try:
         return env.get_template(name).render(**context)
+    except ConfigError:
+        raise  # the template loader's refusal is already one sentence with its fix
     except Exception as exc:
         error = _user_template_error(exc, template_dir)
         if error is None:

@@ -139,6 +139,69 @@ def resolve_inside(
     return real
 
 
+# DVC's cache stores each file under its md5: <cache>/files/md5/ab/cdef... (DVC 3) or
+# <cache>/ab/cdef... (DVC 2); a directory's listing ends in ".dir".
+_CACHE_ENTRY = re.compile(r"(?:files/md5/)?[0-9a-f]{2}/[0-9a-f]{30}(?:\.dir)?")
+
+
+def dvc_cache_dirs(root: Path) -> list[Path]:
+    """The real paths of DVC's cache directories for the repository at *root*.
+
+    ``.dvc/cache`` unless ``cache.dir`` is set (``.dvc/config``, ``.dvc/config.local``, or the
+    runner's global and system configuration); DVC resolves a relative ``cache.dir`` itself.
+    """
+    default = Path(os.path.realpath(root / ".dvc" / "cache"))
+    try:
+        from dvc.config import Config
+
+        configured = Config(dvc_dir=str(root / ".dvc"))["cache"].get("dir")
+    except Exception:  # DVC itself reports a broken config when it runs
+        configured = None
+    if not configured:
+        return [default]
+    return [Path(os.path.realpath(configured)), default]
+
+
+def is_dvc_cache_entry(real: Path, caches: Sequence[Path]) -> bool:
+    """True when *real* is a file DVC stored in one of *caches* (named by its hash).
+
+    Only the content-addressed layout counts: a ``cache.dir`` pointed at ``/`` by the pull
+    request's own ``.dvc/config`` still does not make ``/etc/passwd`` readable.
+    """
+    return any(
+        is_inside(real, cache)
+        and _CACHE_ENTRY.fullmatch(real.relative_to(cache).as_posix()) is not None
+        for cache in caches
+    )
+
+
+def resolve_in_workspace(
+    root: Path, relative: str | Path, *, what: str, error: type[MlopsError] = InputError
+) -> Path:
+    """The real path of a file the pipeline wrote: inside the repository, or in DVC's cache.
+
+    DVC's ``symlink`` cache type makes a tracked output a symlink into the cache, which may
+    live outside the repository (``cache.dir``); that one place is allowed. DVC's configuration
+    is read only when a path does leave the repository, so the common case costs nothing.
+    """
+    try:
+        return resolve_inside(root, relative, what=what, error=error)
+    except MlopsError:
+        if Path(relative).is_absolute():
+            raise
+        real = Path(os.path.realpath(Path(root) / relative))
+        if is_dvc_cache_entry(real, dvc_cache_dirs(Path(root))):
+            return real
+        raise
+
+
+def check_regular_file(path: Path, *, what: str, error: type[MlopsError] = InputError) -> None:
+    """Refuse *path* when it exists and is not a regular file (nothing is opened)."""
+    problem = special_file_problem(path)
+    if problem:
+        raise error(f"{what} {path} {problem}; it must be a regular file.")
+
+
 # --- log lines -------------------------------------------------------------------------------
 
 # The runner reads `::name ...::` at the start of a line (after white space) and the legacy

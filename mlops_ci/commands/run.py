@@ -22,7 +22,7 @@ from mlops_ci.commands.common import (
     out_dir,
 )
 from mlops_ci.config import parse_duration
-from mlops_ci.files import write_text_atomic
+from mlops_ci.files import check_output_directory, write_texts_atomic
 from mlops_ci.pipeline import repro, repro_timeout
 from mlops_ci.report import Report
 from mlops_ci.security import known_secrets, log_safe
@@ -54,6 +54,7 @@ def run(
     project = open_project(cwd)  # configuration errors stop the run before anything changes
     ctx = read_context(env)  # a broken runner environment too, before the slow part
     limit = parse_duration(timeout, what="--timeout") if timeout is not None else None
+    check_output_directory(out_dir(project, out), what="--out" if out else "The output directory")
     token = resolve_token(github_token, env) if ctx is not None else None
     protect_token(token, ctx, stdout)  # masked before the pull request's code runs
     if reproduce:
@@ -98,11 +99,16 @@ def run(
 
 
 def write_report_files(project: Project, report: Report, directory: Path) -> WrittenFiles:
-    """Render everything first, then write: a template error leaves no half-written set."""
+    """Serialise and render everything, then write the three files as a set.
+
+    A report that cannot be serialised, a template error or a target that cannot be written
+    leaves the previous files as they were: never a new report.md beside an old report.json.
+    """
     from mlops_ci.card import render_card
     from mlops_ci.render import render_report_md
 
     template_dir = project.config.user_template_dir
+    report_json = report.to_json()
     card = render_card(report, template_dir)
     markdown = render_report_md(report, template_dir)
     written = WrittenFiles(
@@ -110,9 +116,13 @@ def write_report_files(project: Project, report: Report, directory: Path) -> Wri
         report_md=directory / REPORT_MD,
         model_card=directory / MODEL_CARD,
     )
-    write_text_atomic(written.model_card, card)
-    write_text_atomic(written.report_md, markdown)
-    write_text_atomic(written.report_json, report.to_json())
+    write_texts_atomic(
+        {
+            written.report_json: report_json,
+            written.report_md: markdown,
+            written.model_card: card,
+        }
+    )
     return written
 
 
