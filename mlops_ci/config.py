@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import math
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +73,7 @@ class MetricsConfig:
     files: tuple[str, ...] = ()  # empty: every metrics file dvc.yaml declares
     primary: str | None = None
     higher_is_better: dict[str, bool] = field(default_factory=dict)  # default True
+    primary_line: int | None = None  # 1-based line of `primary:` in mlops.yaml, for messages
 
     def is_higher_better(self, name: str) -> bool:
         return self.higher_is_better.get(name, True)
@@ -118,6 +121,18 @@ Positions = dict[KeyPath, tuple[int, int]]
 _PERCENT = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*%\s*$")
 _RULES: tuple[RuleName, ...] = ("min", "max", "max_drop", "max_increase")
 
+# Bounds on the document, checked before the schema sees it. An mlops.yaml is a few kilobytes
+# and holds a few hundred values. ruamel parses about 15,000 values a second, so 256 KiB bounds
+# the parse to seconds; YAML aliases can make a small file stand for billions ("billion
+# laughs"), which ruamel shares but every walk over the data (ours, jsonschema's) would expand.
+MAX_DOCUMENT_BYTES = 256 * 1024
+MAX_VALUES = 100_000
+MAX_DEPTH = 50
+MAX_ALIAS_USES = 100  # each list or mapping, counting each alias of it: stops the expansion early
+# Python refuses to read a whole number of more digits than this (int_max_str_digits).
+_MAX_DIGITS = 4300
+_LONG_NUMBER = re.compile(rf"[0-9_]{{{_MAX_DIGITS + 1},}}")
+
 
 def load_config(path: Path) -> Config:
     """Read, validate and resolve *path*; raise ConfigError naming file, line, key and fix.
@@ -161,6 +176,12 @@ def _parse(text: str, name: str) -> tuple[object, Positions]:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.reader import ReaderError
 
+    size = len(text.encode("utf-8"))
+    if size > MAX_DOCUMENT_BYTES:
+        raise ConfigError(
+            f"{name} is {size} bytes, more than the {MAX_DOCUMENT_BYTES} (256 KiB) an mlops-ci "
+            "configuration may have; it needs a few kilobytes. Remove what is not configuration."
+        )
     try:
         # Round-trip mode keeps every node's line (`.lc`); YAML 1.2, so `off` and `no` are text.
         node = YAML(typ="rt").load(text)
@@ -174,8 +195,26 @@ def _parse(text: str, name: str) -> tuple[object, Positions]:
         ) from None
     except YAMLError as exc:  # any other ruamel failure: still one sentence, no traceback
         raise ConfigError(f"{name}: YAML error: {exc}. Fix the file's syntax.") from None
+    except RecursionError:  # `[[[[...]]]]` hundreds deep exhausts ruamel's recursive parser
+        raise ConfigError(_too_deep(name)) from None
+    except ValueError:
+        long_number = _LONG_NUMBER.search(text)
+        if long_number is None:
+            raise  # not the digits limit: a bug of ours or ruamel's, the traceback is for us
+        line, _ = _line_column(text, long_number.start())
+        raise ConfigError(
+            f"{name}, line {line}: a number of more than {_MAX_DIGITS} digits cannot be read; "
+            "write the threshold you mean, as a number of sensible size."
+        ) from None
     positions: Positions = {}
-    return _plain(node, (), positions, name), positions
+    return _plain(node, (), positions, _Walk(name)), positions
+
+
+def _too_deep(name: str) -> str:
+    return (
+        f"{name}: the values are nested more than {MAX_DEPTH} levels deep; an mlops-ci "
+        "configuration needs three or four. Flatten the lists and mappings."
+    )
 
 
 def _syntax_message(exc: Any, name: str) -> str:
@@ -195,10 +234,44 @@ def _line_column(text: str, position: int) -> tuple[int, int]:
     return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
 
 
-def _plain(node: object, path: KeyPath, positions: Positions, name: str) -> object:
-    """ruamel's round-trip objects → dicts, lists, str, int, float, bool; record positions."""
+@dataclass
+class _Walk:
+    """What the conversion of one document has seen so far: it stops an alias bomb early."""
+
+    name: str  # the file, for messages
+    values: int = 0
+    uses: dict[int, int] = field(default_factory=dict)  # times each list or mapping was converted
+
+    def count(self, node: object, path: KeyPath, positions: Positions) -> None:
+        self.values += 1
+        where = _at(self.name, positions, path)
+        if self.values > MAX_VALUES:
+            raise ConfigError(
+                f"{where}: {self.name} holds more than {MAX_VALUES} values; an mlops-ci "
+                "configuration holds a few hundred. Remove what is not configuration."
+            )
+        if len(path) > MAX_DEPTH:
+            raise ConfigError(_too_deep(self.name))
+        if isinstance(node, (dict, list)):  # ruamel hands out one object for all its aliases
+            uses = self.uses[id(node)] = self.uses.get(id(node), 0) + 1
+            if uses > MAX_ALIAS_USES:
+                raise ConfigError(
+                    f"{where}: {format_path(path) or 'a value'} repeats, through a YAML alias "
+                    f"(`*name`), a list or mapping that is used more than {MAX_ALIAS_USES} times "
+                    "in all; write the values out instead of repeating the alias."
+                )
+
+
+def _plain(node: object, path: KeyPath, positions: Positions, walk: _Walk) -> object:
+    """ruamel's round-trip objects → dicts, lists, str, int, float, bool; record positions.
+
+    Every value is counted (aliases each time they are used), and numbers no float can hold and
+    text no file can hold are refused here, with the line they are on.
+    """
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+    walk.count(node, path, positions)
+    name = walk.name
     if isinstance(node, CommentedMap):
         result: dict[str, object] = {}
         for key, value in node.items():
@@ -217,7 +290,8 @@ def _plain(node: object, path: KeyPath, positions: Positions, name: str) -> obje
             here = (*path, text)
             if position:
                 positions[here] = position
-            result[text] = _plain(value, here, positions, name)
+            _check_text(text, here, positions, name, key=True)
+            result[text] = _plain(value, here, positions, walk)
         return result
     if isinstance(node, CommentedSeq):
         items: list[object] = []
@@ -225,17 +299,57 @@ def _plain(node: object, path: KeyPath, positions: Positions, name: str) -> obje
             here = (*path, index)
             with contextlib.suppress(KeyError, IndexError):
                 positions[here] = node.lc.item(index)
-            items.append(_plain(value, here, positions, name))
+            items.append(_plain(value, here, positions, walk))
         return items
     if isinstance(node, bool) or node is None:
         return node
-    if isinstance(node, int):
-        return int(node)  # ScalarInt and friends → int
-    if isinstance(node, float):
-        return float(node)
+    if isinstance(node, (int, float)):
+        return _finite(node, path, positions, name)
     if isinstance(node, str):
+        _check_text(node, path, positions, name, key=False)
         return str(node)
     return node  # dates and tagged values: the schema rejects them with their type
+
+
+def _finite(number: float, path: KeyPath, positions: Positions, name: str) -> int | float:
+    """A number a float holds: `.nan`, `.inf` and 400-digit integers are refused, not compared."""
+    where = f"{_at(name, positions, path)}: {format_path(path) or 'the document'}"
+    if isinstance(number, float):
+        if math.isfinite(number):
+            return float(number)
+        written = ".nan" if math.isnan(number) else ("-.inf" if number < 0 else ".inf")
+        raise ConfigError(
+            f"{where} is {written}, which is not a number a gate can compare with; write a "
+            "finite number such as 0.95."
+        )
+    if abs(number) <= sys.float_info.max:
+        return int(number)  # ScalarInt and friends → int
+    try:
+        digits = f"{len(str(abs(number)))} digits"
+    except ValueError:  # a hexadecimal integer can have more digits than Python will print
+        digits = f"more than {_MAX_DIGITS} digits"
+    raise ConfigError(
+        f"{where} is a number of {digits}, larger than any float (about "
+        f"{sys.float_info.max:.1e}); write the threshold you mean."
+    )
+
+
+def _check_text(text: str, path: KeyPath, positions: Positions, name: str, *, key: bool) -> None:
+    """A lone surrogate (`"\\ud800"` in a quoted string) is no character: no file can hold it."""
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        if key:
+            parent = format_path(path[:-1])
+            what = f"the key {ascii(text)[:80]} {f'in {parent}' if parent else 'at the top level'}"
+        else:
+            what = f"{format_path(path) or 'the document'} is {ascii(text)[:80]}, which"
+        raise ConfigError(
+            f"{_at(name, positions, path)}: {what} holds an escape such as \\ud800 that is not "
+            "a character (a lone surrogate); delete it."
+        ) from None
 
 
 def _position(
@@ -432,6 +546,7 @@ def _resolve(document: object, positions: Positions, path: Path) -> Config:
             files=files,
             primary=metrics.get("primary"),
             higher_is_better=dict(metrics.get("higher_is_better") or {}),
+            primary_line=_line(positions, ("metrics", "primary")),
         ),
         gates=tuple(
             _gate(gate, index, positions, name)
@@ -458,14 +573,19 @@ def _gate(gate: Mapping[str, Any], index: int, positions: Positions, name: str) 
             f"{_at(name, positions, ('gates', index))}: gates[{index}] has min {gate['min']} "
             f"above max {gate['max']}, so no value can pass; fix one of them."
         )
-    position = positions.get(("gates", index))
     return GateConfig(
         metric=gate["metric"],
         rules=rules,
         severity=gate.get("severity", "error"),
         index=index,
-        line=position[0] + 1 if position else None,
+        line=_line(positions, ("gates", index)),
     )
+
+
+def _line(positions: Positions, path: KeyPath) -> int | None:
+    """The 1-based line where the key or item at *path* starts; None when ruamel has none."""
+    position = positions.get(path)
+    return position[0] + 1 if position else None
 
 
 def _rule(rule: RuleName, value: float | str) -> GateRule:
