@@ -25,6 +25,7 @@ from mlops_ci.schemas import (
     describe_value,
     format_path,
     is_required_choice,
+    is_writable_text,
     join_path,
     missing_keys,
     problem,
@@ -336,20 +337,17 @@ def _finite(number: float, path: KeyPath, positions: Positions, name: str) -> in
 
 def _check_text(text: str, path: KeyPath, positions: Positions, name: str, *, key: bool) -> None:
     """A lone surrogate (`"\\ud800"` in a quoted string) is no character: no file can hold it."""
-    if text.isascii():
+    if is_writable_text(text):
         return
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        if key:
-            parent = format_path(path[:-1])
-            what = f"the key {ascii(text)[:80]} {f'in {parent}' if parent else 'at the top level'}"
-        else:
-            what = f"{format_path(path) or 'the document'} is {ascii(text)[:80]}, which"
-        raise ConfigError(
-            f"{_at(name, positions, path)}: {what} holds an escape such as \\ud800 that is not "
-            "a character (a lone surrogate); delete it."
-        ) from None
+    if key:
+        parent = format_path(path[:-1])
+        what = f"the key {ascii(text)[:80]} {f'in {parent}' if parent else 'at the top level'}"
+    else:
+        what = f"{format_path(path) or 'the document'} is {ascii(text)[:80]}, which"
+    raise ConfigError(
+        f"{_at(name, positions, path)}: {what} holds an escape such as \\ud800 that is not "
+        "a character (a lone surrogate); delete it."
+    )
 
 
 def _position(

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from mlops_ci.errors import InputError, PipelineError
 from mlops_ci.proc import dvc_command, output_tail, run
 from mlops_ci.report import DataVersion, Lineage
+from mlops_ci.schemas import is_writable_text
 
 CODE_SUFFIXES = {".py", ".r", ".R", ".sh", ".ipynb", ".jl", ".scala", ".java", ".js", ".ts", ".sql"}
 
@@ -201,15 +202,11 @@ def _spelling(keys: tuple[Any, ...]) -> str:
 
 
 def _check_text(text: str, source: str, *, what: str) -> None:
-    if text.isascii():
-        return
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
+    if not is_writable_text(text):
         raise InputError(
             f"{source} holds {what}, with an escape such as \\ud800 that is not a character "
             "(a lone surrogate), which no report can hold. Fix the stage that writes it."
-        ) from None
+        )
 
 
 # --- lineage: what produced the model, from dvc.lock ---

@@ -97,7 +97,7 @@ def report_violation(data: dict[str, Any]) -> tuple[KeyPath, str] | None:
         if error is not None:
             return tuple(error.absolute_path), problem(error)
         for path, value in _walk(data, ()):
-            if isinstance(value, str) and not _encodable(value):
+            if isinstance(value, str) and not is_writable_text(value):
                 return path, f"{format_path(path)} holds {ascii(value)[:80]}, which is not text"
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
@@ -146,7 +146,8 @@ def check_report_limits(data: dict[str, Any]) -> None:
     raise InputError(f"The report cannot be written: {text}. {fix}")
 
 
-def _encodable(text: str) -> bool:
+def is_writable_text(text: str) -> bool:
+    """Whether UTF-8 can write *text*: not when it holds a lone surrogate such as U+D800."""
     if text.isascii():
         return True
     try:

@@ -730,7 +730,12 @@ def test_a_few_uses_of_an_alias_are_fine(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("threshold", "shown"),
-    [(".nan", "is .nan"), (".inf", "is .inf"), ("-.inf", "is -.inf"), ("9" * 400, "is a number of 400")],
+    [
+        (".nan", "is .nan"),
+        (".inf", "is .inf"),
+        ("-.inf", "is -.inf"),
+        ("9" * 400, "is a number of 400"),
+    ],
     ids=["nan", "inf", "-inf", "400 digits"],
 )
 def test_a_project_with_a_hostile_threshold_stops_before_running(

@@ -212,7 +212,9 @@ def test_a_head_beyond_rounding_noise_is_judged_at_every_magnitude(mantissa, gap
 
 
 @pytest.mark.parametrize(
-    "value", [float("nan"), float("inf"), float("-inf"), 10**400], ids=["nan", "inf", "-inf", "1e400"]
+    "value",
+    [float("nan"), float("inf"), float("-inf"), 10**400],
+    ids=["nan", "inf", "-inf", "1e400"],
 )
 def test_min_and_max_on_a_head_that_is_not_a_number_are_input_errors(value):
     ms = metrics({"m": value}, {"m": 0.5})
