@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import cli, tree_state
-from mlops_ci import config as config_module
+from mlops_ci import config_yaml
 from mlops_ci.config import CONFIG_FILENAME, Config, GateRule, load_config
 from mlops_ci.errors import ConfigError
 from mlops_ci.report import CardInfo
@@ -709,7 +709,7 @@ def test_an_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
 def test_many_values_without_aliases_are_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(config_module, "MAX_VALUES", 1000)  # 100,000 takes ruamel seconds to parse
+    monkeypatch.setattr(config_yaml, "MAX_VALUES", 1000)  # 100,000 takes ruamel seconds to parse
     items = ", ".join(["x"] * 1000)
     assert config_error(tmp_path, MODEL + f"card:\n  tags: [{items}]\n") == (
         "mlops.yaml, line 3: mlops.yaml holds more than 1000 values; an mlops-ci configuration "
