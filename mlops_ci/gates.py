@@ -3,7 +3,8 @@
 Each rule of each gate gives one GateResult. Absolute rules (``min``, ``max``) hold the head
 value to a fixed bound; relative rules (``max_drop``, ``max_increase``) hold it to the base value,
 by an absolute amount or a percentage of the base. A metric with no base value is "new": the
-relative rules cannot apply, and that is not a failure.
+relative rules cannot apply, and that is not a failure. A base value that is not a number (NaN)
+gives the relative rules the same verdict, with an explanation that says why.
 """
 
 from __future__ import annotations
