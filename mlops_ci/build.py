@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 
 from mlops_ci import __version__
 from mlops_ci.compare import compare_metrics, compare_params, flat_params
 from mlops_ci.config import Config
-from mlops_ci.gates import evaluate_gates, overall_verdict
+from mlops_ci.errors import ConfigError
+from mlops_ci.gates import evaluate_gates, metrics_found, overall_verdict
 from mlops_ci.lockfile import Lock
 from mlops_ci.pipeline import Snapshot, lineage_from_lock
-from mlops_ci.report import ModelInfo, Report, Revision
+from mlops_ci.report import MetricDiff, ModelInfo, Report, Revision
 
 
 def build_report(
@@ -27,11 +29,12 @@ def build_report(
     now: datetime | None = None,
 ) -> Report:
     metrics = compare_metrics(head.metrics, base.metrics if base else None, config.metrics)
+    check_primary(config, metrics)
     gates = evaluate_gates(
         config.gates, metrics, digits=config.report.digits, config_file=config.path.name
     )
     metric_files = {m.file for m in metrics}
-    return Report(
+    report = Report(
         title=config.report.title,
         digits=config.report.digits,
         model=ModelInfo(
@@ -59,6 +62,24 @@ def build_report(
         created_at=(now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
         tool_version=__version__,
         config_file=config.path.name,
+    )
+    report.check_limits()  # before anything is rendered or written: `run` writes all or nothing
+    return report
+
+
+def check_primary(config: Config, metrics: Sequence[MetricDiff]) -> None:
+    """`metrics.primary` names a metric the metrics files hold at head, like a gate must."""
+    primary = config.metrics.primary
+    if primary is None or any(m.primary and m.change != "removed" for m in metrics):
+        return
+    line = config.metrics.primary_line
+    where = f"{config.path.name}, line {line}" if line else config.path.name
+    known = metrics_found(metrics)
+    removed = any(m.primary for m in metrics)
+    why = " It existed at the base but the pipeline no longer writes it." if removed else ""
+    raise ConfigError(
+        f"{where}: metrics.primary names metric {primary!r}, which the metrics files do not "
+        f"contain.{why} Metrics found: {known}. Name one of them, or remove the key."
     )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import math
+import sys
 from typing import Any
 
 from mlops_ci.config import MetricsConfig
@@ -13,22 +15,49 @@ DEFAULT_PARAMS_FILE = "params.yaml"
 
 
 def is_number(value: Any) -> bool:
-    """A real, finite number (bools are not numbers here, whatever Python says)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A real number a float holds finitely (bools are not numbers, whatever Python says).
+
+    NaN, the infinities and integers beyond a float's range (JSON can hold 10**400) are not: no
+    delta, percentage or gate can be computed with them.
+    """
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, int):
+        return abs(value) <= sys.float_info.max  # exact: Python compares int and float exactly
+    return False
 
 
 def json_safe(value: Any) -> Any:
-    """A value JSON can hold: NaN and infinities travel as strings (and so are not numbers),
-    YAML dates as ISO 8601 text, and lists element by element."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
+    """A value JSON can hold and every reader reads the same, for any value a file can hold.
+
+    What is not a number travels as text: NaN and infinities as "nan", "inf", "-inf", integers
+    beyond a float's range as their digits; YAML dates as ISO 8601 text, ``!!binary`` as
+    "!!binary <base64>", ``!!set`` as a sorted list, anything else as its text.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)):
+        return value if is_number(value) else _number_text(value)
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return "!!binary " + base64.b64encode(value).decode("ascii")
+    if isinstance(value, (set, frozenset)):
+        return sorted((json_safe(v) for v in value), key=repr)
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
-    return value
+    return str(value)
+
+
+def _number_text(value: float) -> str:
+    try:
+        return str(value)  # "nan", "inf", "-inf", or the digits
+    except ValueError:  # an integer of more digits than Python will print
+        return f"an integer of {int(value).bit_length()} bits"
 
 
 def compare_metrics(
@@ -83,13 +112,14 @@ def _metric_diff(
     elif not in_head:
         change = "removed"
     elif is_number(head) and is_number(base):
-        delta = head - base
-        if base != 0:
-            delta_pct = 100.0 * delta / abs(base)
-        improved = (delta > 0) == higher
-        change = "unchanged" if delta == 0 else "better" if improved else "worse"
+        delta = _finite_or_none(head - base)  # 1e308 - (-1e308) is no float
+        if delta is not None and base != 0:
+            delta_pct = _finite_or_none(100.0 * delta / abs(base))
+        improved = (head > base) == higher
+        change = "unchanged" if head == base else "better" if improved else "worse"
     else:
-        change = "unchanged" if head == base else "changed"
+        # compared as written: NaN at both revisions is unchanged, though NaN != NaN
+        change = "unchanged" if json_safe(head) == json_safe(base) else "changed"
     return MetricDiff(
         name=name,
         file=file,
@@ -101,6 +131,10 @@ def _metric_diff(
         change=change,
         primary=config.primary in (name, f"{file}:{name}"),
     )
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if is_number(value) else None
 
 
 def param_key(file: str, name: str) -> str:
@@ -119,20 +153,15 @@ def compare_params(
         head_values = head.get(file, {})
         base_values = base.get(file, {})
         for name in [*head_values, *(n for n in base_values if n not in head_values)]:
+            # compared as the report writes them: NaN at both revisions is no modification
+            head_value = json_safe(head_values.get(name))
+            base_value = json_safe(base_values.get(name))
             if name not in base_values:
-                diffs.append(ParamDiff(name, file, None, json_safe(head_values[name]), "added"))
+                diffs.append(ParamDiff(name, file, None, head_value, "added"))
             elif name not in head_values:
-                diffs.append(ParamDiff(name, file, json_safe(base_values[name]), None, "removed"))
-            elif head_values[name] != base_values[name]:
-                diffs.append(
-                    ParamDiff(
-                        name,
-                        file,
-                        json_safe(base_values[name]),
-                        json_safe(head_values[name]),
-                        "modified",
-                    )
-                )
+                diffs.append(ParamDiff(name, file, base_value, None, "removed"))
+            elif head_value != base_value:
+                diffs.append(ParamDiff(name, file, base_value, head_value, "modified"))
     return diffs
 
 

@@ -1,13 +1,13 @@
 """Load and validate mlops.yaml.
 
-Two stages: the file as written is checked against ``schema/mlops.schema.json`` (unknown keys get a
-"did you mean" hint), then turned into the resolved objects below. Every error names the file,
-the line, the key and the fix.
+Two stages: the file as written (read into plain data by ``config_yaml``, which refuses alias
+bombs and numbers no float holds) is checked against ``schema/mlops.schema.json`` (unknown keys
+get a "did you mean" hint), then turned into the resolved objects below. Every error names the
+file, the line, the key and the fix.
 """
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import re
 from collections.abc import Mapping
@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from mlops_ci.config_yaml import KeyPath, Positions, parse_document
+from mlops_ci.config_yaml import at as _at
 from mlops_ci.errors import ConfigError
 from mlops_ci.report import CardInfo
 from mlops_ci.schemas import (
@@ -72,6 +74,7 @@ class MetricsConfig:
     files: tuple[str, ...] = ()  # empty: every metrics file dvc.yaml declares
     primary: str | None = None
     higher_is_better: dict[str, bool] = field(default_factory=dict)  # default True
+    primary_line: int | None = None  # 1-based line of `primary:` in mlops.yaml, for messages
 
     def is_higher_better(self, name: str) -> bool:
         return self.higher_is_better.get(name, True)
@@ -155,14 +158,8 @@ class Config:
         return resolve_inside(self.root, configured, what="report.template_dir", error=ConfigError)
 
 
-# A path into the document: ("gates", 1, "max_drop").
-KeyPath = tuple[str | int, ...]
-# Where each key or list item starts in the file: 0-based (line, column), as ruamel counts.
-Positions = dict[KeyPath, tuple[int, int]]
-
 _PERCENT = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*%\s*$")
 _RULES: tuple[RuleName, ...] = ("min", "max", "max_drop", "max_increase")
-
 
 def load_config(path: Path) -> Config:
     """Read, validate and resolve *path*; raise ConfigError naming file, line, key and fix.
@@ -171,7 +168,7 @@ def load_config(path: Path) -> Config:
     """
     if path.is_dir() and path.name != CONFIG_FILENAME:  # a directory named mlops.yaml is refused
         path = path / CONFIG_FILENAME
-    document, positions = _parse(_read(path), path.name)
+    document, positions = parse_document(_read(path), path.name)
     _validate(document, positions, path.name)
     config = _resolve(document, positions, path)
     _ = config.user_template_dir  # refuses a template_dir whose real path leaves the repository
@@ -205,101 +202,6 @@ def _read(path: Path) -> str:
         ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror}).") from None
-
-
-# --- stage 1a: YAML → plain data with positions ------------------------------------------------
-
-
-def _parse(text: str, name: str) -> tuple[object, Positions]:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-    from ruamel.yaml.reader import ReaderError
-
-    try:
-        # Round-trip mode keeps every node's line (`.lc`); YAML 1.2, so `off` and `no` are text.
-        node = YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        raise ConfigError(_syntax_message(exc, name)) from None
-    except ReaderError as exc:
-        line, column = _line_column(text, exc.position)
-        raise ConfigError(
-            f"{name}, line {line}, column {column}: the control character U+{exc.character:04X} "
-            "is not allowed in YAML; delete it."
-        ) from None
-    except YAMLError as exc:  # any other ruamel failure: still one sentence, no traceback
-        raise ConfigError(f"{name}: YAML error: {exc}. Fix the file's syntax.") from None
-    positions: Positions = {}
-    return _plain(node, (), positions, name), positions
-
-
-def _syntax_message(exc: Any, name: str) -> str:
-    mark = exc.problem_mark or exc.context_mark
-    where = f"{name}, line {mark.line + 1}, column {mark.column + 1}" if mark else name
-    problem = str(exc.problem or exc.context or "invalid YAML").rstrip(".")
-    duplicate = re.match(r'found duplicate key "(.*?)"', problem)
-    if duplicate:
-        return f"{where}: the key {duplicate.group(1)!r} appears twice in one mapping; keep one."
-    if "'\\t'" in problem:
-        return f"{where}: YAML syntax error: a tab character. Indent with spaces, not tabs."
-    return f"{where}: YAML syntax error: {problem}. Fix the indentation or quote the value."
-
-
-def _line_column(text: str, position: int) -> tuple[int, int]:
-    before = text[:position]
-    return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
-
-
-def _plain(node: object, path: KeyPath, positions: Positions, name: str) -> object:
-    """ruamel's round-trip objects → dicts, lists, str, int, float, bool; record positions."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    if isinstance(node, CommentedMap):
-        result: dict[str, object] = {}
-        for key, value in node.items():
-            position = _position(node, key, path, positions)
-            if isinstance(key, str):
-                text = str(key)
-            elif isinstance(key, (int, float)) and not isinstance(key, bool):
-                text = str(key)  # `1: ...` under higher_is_better names the metric "1"
-            else:
-                line = f", line {position[0] + 1}" if position else ""
-                raise ConfigError(
-                    f"{name}{line}: the key {describe_value(key)} "
-                    f"{f'in {format_path(path)}' if path else 'at the top level'} is not a name; "
-                    "quote it."
-                )
-            here = (*path, text)
-            if position:
-                positions[here] = position
-            result[text] = _plain(value, here, positions, name)
-        return result
-    if isinstance(node, CommentedSeq):
-        items: list[object] = []
-        for index, value in enumerate(node):
-            here = (*path, index)
-            with contextlib.suppress(KeyError, IndexError):
-                positions[here] = node.lc.item(index)
-            items.append(_plain(value, here, positions, name))
-        return items
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, int):
-        return int(node)  # ScalarInt and friends → int
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, str):
-        return str(node)
-    return node  # dates and tagged values: the schema rejects them with their type
-
-
-def _position(
-    node: Any, key: object, path: KeyPath, positions: Positions
-) -> tuple[int, int] | None:
-    try:
-        line, column = node.lc.key(key)
-        return int(line), int(column)
-    except (KeyError, TypeError):
-        return positions.get(path)  # a key merged in with `<<:` has no line of its own here
 
 
 # --- stage 1b: the schema ------------------------------------------------------------------------
@@ -399,11 +301,6 @@ def _types(schema: dict[str, Any]) -> list[str]:
     return [types] if isinstance(types, str) else list(types)
 
 
-def _at(name: str, positions: Positions, path: KeyPath) -> str:
-    position = positions.get(path)
-    return f"{name}, line {position[0] + 1}" if position else name
-
-
 def _section_of(key: str) -> str | None:
     """The section a misplaced top-level key belongs to, e.g. 'primary' → 'metrics'."""
     sections = _config_schema()["properties"]
@@ -486,6 +383,7 @@ def _resolve(document: object, positions: Positions, path: Path) -> Config:
             files=files,
             primary=metrics.get("primary"),
             higher_is_better=dict(metrics.get("higher_is_better") or {}),
+            primary_line=_line(positions, ("metrics", "primary")),
         ),
         gates=tuple(
             _gate(gate, index, positions, name)
@@ -513,14 +411,19 @@ def _gate(gate: Mapping[str, Any], index: int, positions: Positions, name: str) 
             f"{_at(name, positions, ('gates', index))}: gates[{index}] has min {gate['min']} "
             f"above max {gate['max']}, so no value can pass; fix one of them."
         )
-    position = positions.get(("gates", index))
     return GateConfig(
         metric=gate["metric"],
         rules=rules,
         severity=gate.get("severity", "error"),
         index=index,
-        line=position[0] + 1 if position else None,
+        line=_line(positions, ("gates", index)),
     )
+
+
+def _line(positions: Positions, path: KeyPath) -> int | None:
+    """The 1-based line where the key or item at *path* starts; None when ruamel has none."""
+    position = positions.get(path)
+    return position[0] + 1 if position else None
 
 
 def _rule(rule: RuleName, value: float | str) -> GateRule:

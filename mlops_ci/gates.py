@@ -3,20 +3,25 @@
 Each rule of each gate gives one GateResult. Absolute rules (``min``, ``max``) hold the head
 value to a fixed bound; relative rules (``max_drop``, ``max_increase``) hold it to the base value,
 by an absolute amount or a percentage of the base. A metric with no base value is "new": the
-relative rules cannot apply, and that is not a failure.
+relative rules cannot apply, and that is not a failure. A base value that is not a number (NaN)
+gives the relative rules the same verdict, with an explanation that says why.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from mlops_ci.compare import is_number
 from mlops_ci.config import GateConfig, GateRule
 from mlops_ci.errors import ConfigError, InputError
 from mlops_ci.report import GateResult, GateVerdict, MetricDiff, Verdict
+from mlops_ci.schemas import describe_value
 
-# Metrics are written rounded; a head exactly on the limit must pass despite float noise.
-TOLERANCE = 1e-9
+# A head exactly on the limit must pass despite float noise (0.1 + 0.2 is 0.30000000000000004),
+# and noise is relative: about 4,500 units in the last place of the largest number compared.
+# An absolute tolerance would let `max: 0` pass 5e-10.
+RELATIVE_TOLERANCE = 1e-12
 
 
 def evaluate_gates(
@@ -42,7 +47,7 @@ def find_metric(gate: GateConfig, metrics: Sequence[MetricDiff], *, config_file:
     matches = [m for m in present if gate.metric in (m.name, f"{m.file}:{m.name}")]
     where = _location(gate, config_file)
     if not matches:
-        known = ", ".join(_metric_label(m, present) for m in present) or "none"
+        known = metrics_found(metrics)
         removed = [m for m in metrics if m.change == "removed" and gate.metric == m.name]
         why = " It existed at the base but the pipeline no longer writes it." if removed else ""
         raise ConfigError(
@@ -63,7 +68,21 @@ def _location(gate: GateConfig, config_file: str) -> str:
     return f"{config_file}, line {gate.line}" if gate.line else config_file
 
 
-def _metric_label(metric: MetricDiff, metrics: Sequence[MetricDiff]) -> str:
+def metrics_found(metrics: Sequence[MetricDiff], *, shown: int = 20) -> str:
+    """The metrics present at head, as mlops.yaml would name them, for "Metrics found: ..."."""
+    present = [m for m in metrics if m.change != "removed"]
+    names = [describe_metric(metric_label(m, present)) for m in present[:shown]]
+    more = f" and {len(present) - shown} more" if len(present) > shown else ""
+    return (", ".join(names) + more) or "none"
+
+
+def describe_metric(name: str) -> str:
+    """A metric name in a message: as written, or shortened and quoted when it is long."""
+    return name if len(name) <= 60 else describe_value(name)
+
+
+def metric_label(metric: MetricDiff, metrics: Sequence[MetricDiff]) -> str:
+    """A metric as mlops.yaml names it: ``f1``, or ``eval.json:f1`` when two files hold f1."""
     twins = sum(1 for m in metrics if m.name == metric.name)
     return metric.name if twins == 1 else f"{metric.file}:{metric.name}"
 
@@ -76,8 +95,8 @@ def evaluate_rule(
         where = _location(gate, config_file)
         raise InputError(
             f"{where}: gates[{gate.index}] checks metric {gate.metric!r}, but its value in "
-            f"{metric.file} is {head!r}, not a number. Gate only numeric metrics, or fix the "
-            "stage that writes the file."
+            f"{metric.file} is {describe_value(head)}, not a number (NaN and infinity are not "
+            "numbers either). Gate only numeric metrics, or fix the stage that writes the file."
         )
 
     def fmt(value: float) -> str:
@@ -89,32 +108,42 @@ def evaluate_rule(
     if rule.rule in ("min", "max"):
         limit = rule.value
         if rule.rule == "min":
-            passed = head >= limit - TOLERANCE
+            passed = at_least(head, limit)
             relation = "at least"
         else:
-            passed = head <= limit + TOLERANCE
+            passed = at_most(head, limit)
             relation = "at most"
         verdict = "pass" if passed else "fail"
         explanation = (
             f"{metric.name} is {fmt(head)}; it must be {relation} {rule.text}"
             f"{'' if passed else ' and is not'}."
         )
-    elif base is None:
+    elif base is None and metric.change == "new":
         limit = None
         verdict = "new"
         explanation = (
             f"{metric.name} has no base value to compare with (new metric); "
             f"{rule.rule} {rule.text} applies from the next change on."
         )
+    elif base is None:
+        # A NaN (or text) at the base gives nothing to measure a change from. Failing would
+        # block the change that repairs the base; passing would hide it: neither, said plainly.
+        limit = None
+        verdict = "new"
+        explanation = (
+            f"{metric.name}'s base value is {describe_value(metric.base)}, not a number, so "
+            f"{rule.rule} {rule.text} could not be checked; it applies again once the base has "
+            "a numeric value."
+        )
     else:
-        allowed = abs(base) * rule.value / 100.0 if rule.relative else rule.value
+        allowed = abs(base) * (rule.value / 100.0) if rule.relative else rule.value
         if rule.rule == "max_drop":
             limit = base - allowed
-            passed = head >= limit - TOLERANCE
+            passed = at_least(head, limit, base, allowed)
             moved, direction = base - head, "fell"
         else:
             limit = base + allowed
-            passed = head <= limit + TOLERANCE
+            passed = at_most(head, limit, base, allowed)
             moved, direction = head - base, "rose"
         verdict = "pass" if passed else "fail"
         allowance = f"{rule.text} of the base ({fmt(allowed)})" if rule.relative else rule.text
@@ -141,11 +170,26 @@ def evaluate_rule(
         verdict=verdict,
         base=metric.base,
         head=head,
-        limit=limit,
+        limit=limit if limit is not None and math.isfinite(limit) else None,  # overflowed: none
         explanation=explanation,
         gate_index=gate.index,
         line=gate.line,
     )
+
+
+def at_least(value: float, floor: float, *operands: float) -> bool:
+    """``value >= floor`` up to the rounding noise of the numbers that made *floor*."""
+    return value >= floor - _noise(value, floor, *operands)
+
+
+def at_most(value: float, ceiling: float, *operands: float) -> bool:
+    """``value <= ceiling`` up to the rounding noise of the numbers that made *ceiling*."""
+    return value <= ceiling + _noise(value, ceiling, *operands)
+
+
+def _noise(*numbers: float) -> float:
+    finite = [abs(n) for n in numbers if math.isfinite(n)]  # an overflowed limit is no scale
+    return RELATIVE_TOLERANCE * max(finite, default=0.0)
 
 
 def overall_verdict(results: Sequence[GateResult]) -> Verdict:
@@ -160,10 +204,19 @@ def overall_verdict(results: Sequence[GateResult]) -> Verdict:
         summary = f"No blocking gate failed; {len(warned)} warning{plural}: {names}."
     elif results:
         passed = sum(1 for r in results if r.verdict == "pass")
-        new = len(results) - passed
+        waiting = [r for r in results if r.verdict == "new"]
+        new = sum(1 for r in waiting if r.base is None)
+        unusable = len(waiting) - new  # a base value that is not a number
         checks = f"{passed} gate check{'s' if passed != 1 else ''} passed"
-        if new:
-            summary = f"{checks}; {new} wait for a base value (new metrics)."
+        if waiting:
+            parts = [checks]
+            if new:
+                parts.append(f"{new} wait for a base value (new metrics)")
+            if unusable:
+                parts.append(
+                    f"{unusable} could not be checked: the base value is not a number"
+                )
+            summary = "; ".join(parts) + "."
         else:
             summary = f"All {checks}."
     else:

@@ -7,6 +7,7 @@ functions so that importing this module costs nothing.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from mlops_ci.errors import CommandTimeoutError, InputError, PipelineError
 from mlops_ci.lockfile import Lock, LockedFile
 from mlops_ci.proc import dvc_command, format_seconds, output_tail, run, stage_env
 from mlops_ci.report import DataVersion, Lineage
+from mlops_ci.schemas import is_writable_text
 
 CODE_SUFFIXES = {".py", ".r", ".R", ".sh", ".ipynb", ".jl", ".scala", ".java", ".js", ".ts", ".sql"}
 
@@ -211,7 +213,9 @@ def _files_data(
                     'values. Write it as, for example, {"accuracy": 0.97}.'
                 )
             continue
-        out[path] = flatten(data)
+        source = f"The {kind} file {path} in {where}"
+        _check_text(path, source, what="a name of a file")
+        out[path] = flatten(data, source=source)
     return out
 
 
@@ -220,16 +224,74 @@ def _short(error: object) -> str:
     return text if len(text) < 160 else text[:157] + "..."
 
 
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"test": {"f1": 0.9}}`` → ``{"test.f1": 0.9}``; lists and scalars are values."""
+# A metrics or params file holds names and values by the thousand at most; YAML aliases can make
+# a small file stand for billions, which DVC's loader shares but any walk over them expands.
+MAX_VALUES_PER_FILE = 100_000
+MAX_DEPTH = 100
+
+
+def flatten(data: dict[Any, Any], *, source: str = "The file") -> dict[str, Any]:
+    """``{"test": {"f1": 0.9}}`` → ``{"test.f1": 0.9}``; lists and scalars are values.
+
+    Refused with an InputError that starts with *source*: two spellings of one name (the key
+    ``"test.f1"`` beside ``"test": {"f1": ...}``), which would silently keep one of two values;
+    text no file can hold (a lone surrogate such as ``"\\ud800"``); nesting deeper than
+    MAX_DEPTH; and more than MAX_VALUES_PER_FILE values, counting each use of a YAML alias.
+    """
     flat: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{name}."))
-        else:
+    spellings: dict[str, tuple[Any, ...]] = {}
+    counted = 0
+
+    def count(value: Any, depth: int, *, is_key: bool = False) -> None:
+        nonlocal counted
+        counted += 1
+        if counted > MAX_VALUES_PER_FILE:
+            raise InputError(
+                f"{source} holds more than {MAX_VALUES_PER_FILE} values (counting each use of a "
+                "YAML alias); write fewer, or leave it out of the metrics and params DVC reads."
+            )
+        if depth > MAX_DEPTH:
+            raise InputError(f"{source} is nested more than {MAX_DEPTH} levels deep; flatten it.")
+        if isinstance(value, str) and not is_key:  # names are checked once joined
+            _check_text(value, source, what=f"the value {ascii(value)[:80]}")
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                count(item, depth + 1)
+
+    def walk(mapping: dict[Any, Any], keys: tuple[Any, ...]) -> None:
+        for key, value in mapping.items():
+            here = (*keys, key)
+            count(key, len(here), is_key=True)
+            if isinstance(value, dict):
+                walk(value, here)
+                continue
+            name = ".".join(str(k) for k in here)
+            _check_text(name, source, what=f"the name {ascii(name)[:80]}")
+            if name in flat:
+                raise InputError(
+                    f"{source} spells the name {name!r} twice, as {_spelling(spellings[name])} "
+                    f"and as {_spelling(here)}, so one of its two values would be lost. "
+                    "Rename one of them."
+                )
+            count(value, len(here))
             flat[name] = value
+            spellings[name] = here
+
+    walk(data, ())
     return flat
+
+
+def _spelling(keys: tuple[Any, ...]) -> str:
+    """How a name is written in the file: ``"test.f1"``, or ``"test" → "f1"`` when nested."""
+    return " → ".join(json.dumps(k) if isinstance(k, str) else repr(k) for k in keys)
+
+
+def _check_text(text: str, source: str, *, what: str) -> None:
+    if not is_writable_text(text):
+        raise InputError(
+            f"{source} holds {what}, with an escape such as \\ud800 that is not a character "
+            "(a lone surrogate), which no report can hold. Fix the stage that writes it."
+        )
 
 
 # --- lineage: what produced the model, from dvc.lock (read and checked by lockfile.py) ---

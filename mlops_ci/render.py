@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from mlops_ci.compare import is_number
+from mlops_ci.compare import is_number, json_safe
 from mlops_ci.errors import ConfigError
 from mlops_ci.report import GateResult, MetricDiff, Report
 from mlops_ci.security import log_safe
@@ -98,7 +98,9 @@ def format_value(value: Any, digits: int | None = 4) -> str:
         return f"-{text}" if negative else text
     if isinstance(value, str):
         return value
-    return json.dumps(value, sort_keys=True, default=str)
+    if isinstance(value, (int, float)):  # NaN, infinities, 10**400: not numbers, shown as text
+        return str(json_safe(value))
+    return json.dumps(json_safe(value), sort_keys=True)
 
 
 def format_signed(delta: Any, digits: int = 4) -> str:
@@ -333,6 +335,12 @@ def _user_template_error(exc: Exception, template_dir: Path | None) -> ConfigErr
         path = os.path.normpath(os.path.abspath(filename))
         return os.path.commonpath([root, path]) == root
 
+    if isinstance(exc, UnicodeDecodeError):  # the packaged templates are UTF-8: it is the user's
+        where = _frame_local_path(exc.__traceback__, "filename", in_user_dir) or str(template_dir)
+        return ConfigError(
+            f"{where}: the template is not UTF-8 text (byte {exc.start}); save it with UTF-8 "
+            "encoding."
+        )
     filename: str | None = None
     line: int | None = None
     if isinstance(exc, TemplateSyntaxError) and in_user_dir(exc.filename):
@@ -348,6 +356,17 @@ def _user_template_error(exc: Exception, template_dir: Path | None) -> ConfigErr
     return ConfigError(
         f"{where}: {message}; fix the template, or delete it to use the packaged one."
     )
+
+
+def _frame_local_path(tb: TracebackType | None, local: str, wanted: Any) -> str | None:
+    """The innermost frame's *local* that is a wanted path: the file a loader was reading."""
+    found: str | None = None
+    while tb is not None:
+        value = tb.tb_frame.f_locals.get(local)
+        if isinstance(value, (str, os.PathLike)) and wanted(os.fspath(value)):
+            found = os.fspath(value)
+        tb = tb.tb_next
+    return found
 
 
 def _innermost_frame(
@@ -411,9 +430,10 @@ def display_width(text: str) -> int:
 
 def _terminal_safe(text: str) -> str:
     # a metric name is data: it must not move the cursor or recolour the terminal, nor, at the
-    # start of a row on the runner's log, issue a workflow command (log_safe's mark is zero-width)
+    # start of a row on the runner's log, issue a workflow command (log_safe's mark is zero-width);
+    # a lone surrogate (Cs) would stop the print with an encoding error
     return log_safe("".join(
-        (" " if ch in "\t\n\r" else "?") if unicodedata.category(ch) == "Cc" else ch
+        (" " if ch in "\t\n\r" else "?") if unicodedata.category(ch) in ("Cc", "Cs") else ch
         for ch in text
     ))
 

@@ -183,7 +183,22 @@ class Report:
         return {"schema_version": data.pop("schema_version"), **data}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=False, allow_nan=False) + "\n"
+        """The report.json text; an InputError if the Report breaks a limit of its schema.
+
+        Checked on every write, so that a report `run` or `gate` writes is always one that
+        `gate`, `card` and `comment` accept when they read it back.
+        """
+        from mlops_ci.schemas import check_report_limits
+
+        data = self.to_dict()
+        check_report_limits(data)
+        return json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+    def check_limits(self) -> None:
+        """Raise InputError, naming the metrics file, if this Report could not be written."""
+        from mlops_ci.schemas import check_report_limits
+
+        check_report_limits(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:

@@ -12,6 +12,7 @@ import datetime
 import json
 import math
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from functools import cache
 from importlib import resources
@@ -27,6 +28,8 @@ CONFIG_SCHEMA = "mlops.schema.json"
 
 # The Report major version this code reads; minor versions only ever add.
 SUPPORTED_REPORT_MAJOR = 1
+
+KeyPath = tuple[str | int, ...]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
@@ -78,18 +81,80 @@ def validate_report(data: object, *, source: str) -> None:
             f"{where} schema_version {version!r} is not supported; this mlops-ci reads "
             f"{SUPPORTED_REPORT_MAJOR}.x reports, so use the mlops-ci version that wrote it."
         )
+    violation = report_violation(data)
+    if violation is not None:
+        raise InputError(f"{where} {violation[1]}.")
+
+
+def report_violation(data: dict[str, Any]) -> tuple[KeyPath, str] | None:
+    """The first way *data* breaks the Report schema, as (key path, "<key path> <problem>").
+
+    Beyond what JSON Schema can say: numbers are finite and within a float's range (JSON has no
+    NaN and holds 10**400, but readers differ on both), and text is Unicode that UTF-8 can write.
+    """
     try:
         error = next(validator(REPORT_SCHEMA).iter_errors(data), None)
         if error is not None:
-            raise InputError(f"{where} {problem(error)}.")
-        # JSON has no NaN, but Python's json module reads it; our writer never produces one.
+            return tuple(error.absolute_path), problem(error)
         for path, value in _walk(data, ()):
+            if isinstance(value, str) and not is_writable_text(value):
+                return path, f"{format_path(path)} holds {ascii(value)[:80]}, which is not text"
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
             if isinstance(value, float) and not math.isfinite(value):
-                raise InputError(
-                    f"{where} {format_path(path)} must be a finite number, not {value}."
-                )
+                return path, f"{format_path(path)} must be a finite number, not {value}"
+            if abs(value) > sys.float_info.max:
+                return path, f"{format_path(path)} must be a number a float can hold"
     except RecursionError:  # params nested thousands deep: no writer of ours does that
-        raise InputError(f"{where} its values are nested too deeply.") from None
+        return (), "its values are nested too deeply"
+    return None
+
+
+def check_report_limits(data: dict[str, Any]) -> None:
+    """Refuse to write a Report that `gate`, `card` and `comment` would refuse to read.
+
+    The Report schema is the one set of limits (10,000 metrics, 500-character names, ...); this
+    runs before anything is written, and names the metrics or params file the problem came from.
+    """
+    violation = report_violation(data)
+    if violation is None:
+        return
+    path, text = violation
+    fix = "Change the stage that writes it; nothing was written."
+    section = path[0] if path else None
+    entries = data.get(section) if isinstance(section, str) else None
+    if section in ("metrics", "params") and isinstance(entries, list):
+        kind = "metric" if section == "metrics" else "param"
+        files = sorted({str(e.get("file")) for e in entries if isinstance(e, dict)})
+        if len(path) == 1:
+            limit = validator(REPORT_SCHEMA).schema["properties"][section].get("maxItems")
+            verb = "holds" if len(files) == 1 else "hold"
+            raise InputError(
+                f"{' and '.join(files) or 'The files'} {verb} {len(entries)} {kind}s, more than "
+                f"the {limit} a report can hold. Write fewer, or choose the files with "
+                "metrics.files in mlops.yaml; nothing was written."
+            )
+        entry = entries[path[1]] if isinstance(path[1], int) else {}
+        if isinstance(entry, dict):
+            raise InputError(
+                f"{entry.get('file')}: the {kind} {describe_value(entry.get('name'))} cannot go "
+                f"into the report: {text}. {fix}"
+            )
+    if section == "params_head":
+        detail = f" (the param {describe_value(path[1])})" if len(path) > 1 else ""
+        raise InputError(f"The params cannot go into the report{detail}: {text}. {fix}")
+    raise InputError(f"The report cannot be written: {text}. {fix}")
+
+
+def is_writable_text(text: str) -> bool:
+    """Whether UTF-8 can write *text*: not when it holds a lone surrogate such as U+D800."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: JSON's "\\ud800" reads back as one
+        return False
+    return True
 
 
 def problem(error: ValidationError) -> str:
@@ -225,13 +290,12 @@ def _plain(value: object) -> str:
     return describe_value(value) if not isinstance(value, str) else value
 
 
-KeyPath = tuple[str | int, ...]
-
-
 def _walk(value: object, path: KeyPath) -> Iterator[tuple[KeyPath, object]]:
+    """Every value, and every key of a mapping (as a value at its own path)."""
     yield path, value
     if isinstance(value, dict):
         for key, item in value.items():
+            yield (*path, key), key
             yield from _walk(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):

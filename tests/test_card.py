@@ -253,3 +253,17 @@ def test_training_data_lists_the_data_versions() -> None:
     section = text[text.index("## Training data"):text.index("## Quantitative analyses")]
     assert "| `data/raw/churn.csv` | `3f2a9c0d` | 1.2 MB |" in section
     assert "| `data/prepared` | `8c1d2e3f` | 987.7 kB in 2 files |" in section
+
+
+def test_values_no_float_holds_are_not_results_and_the_largest_floats_are() -> None:
+    # a Hub reader parses 10**400 as infinity; is_number raised OverflowError on it
+    report = make_report(metrics=[
+        make_metric("huge", None, 10**400),
+        make_metric("nan", None, float("nan")),
+        make_metric("largest", 1, 1.7976931348623157e308),
+        make_metric("count", 1, 10**300),
+    ])
+    card = ModelCard(render_card(report))
+    assert [(r.metric_type, r.metric_value) for r in card.data.eval_results] == [
+        ("largest", 1.7976931348623157e308), ("count", 10**300)
+    ]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+import json
 import math
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlops_ci.compare import compare_metrics, compare_params, flat_params, is_number
+from conftest import cli
+from mlops_ci.compare import compare_metrics, compare_params, flat_params, is_number, json_safe
 from mlops_ci.config import MetricsConfig
 
 CONFIG = MetricsConfig(primary="roc_auc", higher_is_better={"log_loss": False})
@@ -137,3 +141,76 @@ def test_change_agrees_with_the_sign_of_delta(base, head, higher):
 def test_is_number():
     assert is_number(1) and is_number(0.5)
     assert not is_number(True) and not is_number("1") and not is_number(float("inf"))
+
+
+# --- values that are not numbers a float holds ----------------------------------------------------
+
+
+def test_is_number_refuses_what_no_float_holds():
+    assert is_number(10**308) and is_number(-(10**308))
+    assert not is_number(10**400) and not is_number(-(10**400))  # math.isfinite raised here
+    assert not is_number(float("nan")) and not is_number(float("-inf"))
+
+
+def test_huge_integers_travel_as_their_digits_and_have_no_delta():
+    huge = 10**400
+    diffs = by_name(
+        compare_metrics(
+            {"m.json": {"big": huge, "grew": huge, "n": 10**308}},
+            {"m.json": {"big": huge, "grew": 1, "n": -(10**308)}},
+            MetricsConfig(),
+        )
+    )
+    assert diffs["big"].head == str(huge) and diffs["big"].change == "unchanged"
+    assert diffs["grew"].head == str(huge) and diffs["grew"].base == 1
+    assert diffs["grew"].delta is None and diffs["grew"].change == "changed"
+    # 10**308 - (-10**308) is an integer no float holds: no delta, but still "better"
+    assert diffs["n"].delta is None and diffs["n"].delta_pct is None
+    assert diffs["n"].change == "better"
+
+
+def test_nan_at_both_revisions_is_unchanged():
+    (diff,) = compare_metrics(
+        {"m.json": {"a": float("nan")}}, {"m.json": {"a": float("nan")}}, MetricsConfig()
+    )
+    assert (diff.base, diff.head, diff.change) == ("nan", "nan", "unchanged")
+    assert compare_params({"p.yaml": {"x": float("nan")}}, {"p.yaml": {"x": float("nan")}}) == []
+
+
+def test_every_yaml_value_becomes_json():
+    assert json_safe(b"hello") == "!!binary aGVsbG8="
+    assert json_safe({3, 1, 2}) == [1, 2, 3]
+    assert json_safe(10**400) == str(10**400)
+    assert json_safe([float("inf"), {"k": b"\x00"}]) == ["inf", {"k": "!!binary AA=="}]
+    json.dumps(json_safe({"a": complex(1, 2), "b": datetime.date(2024, 1, 2)}), allow_nan=False)
+
+
+# --- end to end: the values come from metrics.json and params.yaml in a real project --------------
+
+
+def test_a_metric_of_400_digits_is_reported_not_a_crash(project: Path):
+    metrics = json.loads((project / "metrics.json").read_text())
+    (project / "metrics.json").write_text(json.dumps({**metrics, "count": 10**400}))
+    result = cli("run", "--no-repro", cwd=project)
+    assert result.code == 0, result.stderr
+    report = json.loads((project / ".mlops" / "report.json").read_text())
+    (count,) = [m for m in report["metrics"] if m["name"] == "count"]
+    assert count["head"] == str(10**400) and count["delta"] is None
+    assert str(10**400) in (project / ".mlops" / "report.md").read_text()
+    assert "1" + "0" * 400 in result.stdout
+    # what run wrote, gate and card read back
+    assert cli("gate", cwd=project).code == 0
+    card = cli("card", "--output", "card.md", cwd=project)
+    assert card.code == 0, card.stderr
+
+
+def test_binary_params_are_shown_as_base64(project: Path):
+    params = project / "params.yaml"
+    params.write_text(params.read_text() + "extra:\n  blob: !!binary aGVsbG8=\n")
+    result = cli("run", "--no-repro", cwd=project)
+    assert result.code == 0, result.stderr
+    report = json.loads((project / ".mlops" / "report.json").read_text())
+    assert report["params_head"]["extra.blob"] == "!!binary aGVsbG8="
+    assert [(p["name"], p["head"]) for p in report["params"]] == [
+        ("extra.blob", "!!binary aGVsbG8=")
+    ]

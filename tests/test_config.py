@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from conftest import cli, tree_state
+from mlops_ci import config_yaml
 from mlops_ci.config import CONFIG_FILENAME, Config, GateRule, load_config
 from mlops_ci.errors import ConfigError
 from mlops_ci.report import CardInfo
@@ -591,3 +596,156 @@ def test_any_valid_gates_list_resolves_in_order(gates: list[dict[str, Any]]) -> 
             else:
                 assert not rule.relative
                 assert rule.value == float(value)
+
+
+# --- hostile numbers and documents ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        (".nan", "gates[0].min is .nan, which is not a number a gate can compare with; write a "
+                 "finite number such as 0.95."),
+        (".inf", "gates[0].min is .inf, which is not a number a gate can compare with; write a "
+                 "finite number such as 0.95."),
+        ("-.inf", "gates[0].min is -.inf, which is not a number a gate can compare with; write "
+                  "a finite number such as 0.95."),
+        ("9" * 400, "gates[0].min is a number of 400 digits, larger than any float (about "
+                    "1.8e+308); write the threshold you mean."),
+    ],
+    ids=["nan", "inf", "-inf", "400 digits"],
+)
+def test_thresholds_no_float_holds_are_config_errors(
+    tmp_path: Path, written: str, expected: str
+) -> None:
+    text = MODEL + f"gates:\n  - metric: a\n    min: {written}\n"
+    assert config_error(tmp_path, text) == f"mlops.yaml, line 4: {expected}"
+
+
+@pytest.mark.parametrize("rule", ["max_drop", "max_increase"])
+@pytest.mark.parametrize("written", [".nan", ".inf"])
+def test_amounts_no_float_holds_are_config_errors(tmp_path: Path, rule: str, written: str) -> None:
+    text = MODEL + f"gates:\n  - metric: a\n    {rule}: {written}\n"
+    assert config_error(tmp_path, text).startswith(
+        f"mlops.yaml, line 4: gates[0].{rule} is {written}, which is not a number"
+    )
+
+
+def test_a_number_of_thousands_of_digits_names_its_line(tmp_path: Path) -> None:
+    # Python refuses to read it at all (int_max_str_digits); ruamel's ValueError was a traceback
+    text = MODEL + "gates:\n  - metric: a\n    min: " + "9" * 5000 + "\n"
+    assert config_error(tmp_path, text) == (
+        "mlops.yaml, line 4: a number of more than 4300 digits cannot be read; write the "
+        "threshold you mean, as a number of sensible size."
+    )
+
+
+def test_percentages_stay_finite(tmp_path: Path) -> None:
+    # the pattern has no exponent, and the 50-character cap keeps the digits a float can hold
+    message = config_error(tmp_path, MODEL + "gates:\n  - metric: a\n    max_drop: 1e400%\n")
+    assert message.startswith("mlops.yaml, line 4: gates[0].max_drop must be a number >= 0 or ")
+    longest = "9" * 48 + "%"
+    config = load_text(tmp_path, MODEL + f"gates:\n  - metric: a\n    max_drop: {longest}\n")
+    assert math.isfinite(config.gates[0].rules[0].value)
+
+
+def test_a_lone_surrogate_in_the_configuration_is_refused(tmp_path: Path) -> None:
+    assert config_error(tmp_path, MODEL + 'report:\n  title: "model \\ud800"\n') == (
+        "mlops.yaml, line 3: report.title is 'model \\ud800', which holds an escape such as "
+        "\\ud800 that is not a character (a lone surrogate); delete it."
+    )
+    assert config_error(tmp_path, MODEL + 'metrics:\n  primary: "\\udc80"\n').startswith(
+        "mlops.yaml, line 3: metrics.primary is '\\udc80', which holds an escape"
+    )
+
+
+def test_a_document_over_256_kib_is_refused_before_parsing(tmp_path: Path) -> None:
+    text = MODEL + "# " + "é" * (128 * 1024) + "\n"  # counted in bytes, not characters
+    assert config_error(tmp_path, text) == (
+        f"mlops.yaml is {len(text.encode())} bytes, more than the 262144 (256 KiB) an mlops-ci "
+        "configuration may have; it needs a few kilobytes. Remove what is not configuration."
+    )
+
+
+def test_deep_nesting_is_refused(tmp_path: Path) -> None:
+    text = MODEL + "card:\n  tags: " + "[" * 60 + "]" * 60 + "\n"
+    assert config_error(tmp_path, text) == (
+        "mlops.yaml: the values are nested more than 50 levels deep; an mlops-ci configuration "
+        "needs three or four. Flatten the lists and mappings."
+    )
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """Billion laughs: nine lists of nine aliases of the list before, 9**9 strings in all."""
+    lines = ['  a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for level in range(1, levels):
+        aliases = ", ".join([f"*a{level - 1}"] * 9)
+        lines.append(f"  a{level}: &a{level} [{aliases}]")
+    return MODEL + "card:\n" + "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_at_once(tmp_path: Path) -> None:
+    # In a subprocess with a timeout: today this expands for 81 s and then segfaults, so a
+    # regression must fail here, not hang the suite or crash pytest.
+    path = write(tmp_path, alias_bomb())
+    script = (
+        "import sys\n"
+        "from mlops_ci.config import load_config\n"
+        "from mlops_ci.errors import ConfigError\n"
+        "try:\n"
+        "    load_config(__import__('pathlib').Path(sys.argv[1]))\n"
+        "except ConfigError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "used more than 100 times" in done.stdout
+    assert done.stdout.startswith("mlops.yaml, line ")
+
+
+def test_many_values_without_aliases_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(config_yaml, "MAX_VALUES", 1000)  # 100,000 takes ruamel seconds to parse
+    items = ", ".join(["x"] * 1000)
+    assert config_error(tmp_path, MODEL + f"card:\n  tags: [{items}]\n") == (
+        "mlops.yaml, line 3: mlops.yaml holds more than 1000 values; an mlops-ci configuration "
+        "holds a few hundred. Remove what is not configuration."
+    )
+
+
+def test_a_few_uses_of_an_alias_are_fine(tmp_path: Path) -> None:
+    config = load_text(
+        tmp_path,
+        MODEL + "card:\n  tags: &tags [a, b]\n  datasets: *tags\n  language: *tags\n",
+    )
+    assert config.card.datasets == ["a", "b"] == config.card.language
+
+
+# --- the same, end to end in a real project ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("threshold", "shown"),
+    [
+        (".nan", "is .nan"),
+        (".inf", "is .inf"),
+        ("-.inf", "is -.inf"),
+        ("9" * 400, "is a number of 400"),
+    ],
+    ids=["nan", "inf", "-inf", "400 digits"],
+)
+def test_a_project_with_a_hostile_threshold_stops_before_running(
+    project: Path, threshold: str, shown: str
+) -> None:
+    config = project / CONFIG_FILENAME
+    config.write_text(config.read_text().replace("min: 0.95", f"min: {threshold}"))
+    before = tree_state(project)
+    result = cli("run", "--no-repro", cwd=project)
+    assert result.code == 2, result.stderr
+    assert f"mlops.yaml, line 16: gates[0].min {shown}" in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert tree_state(project) == before and not (project / ".mlops").exists()

@@ -13,6 +13,7 @@ from cmarkgfm.cmark import Options
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import cli, tree_state
 from factories import (
     HOSTILE_NAMES,
     make_failing_report,
@@ -509,3 +510,61 @@ def test_summary_line() -> None:
     blank = make_report(verdict=replace(make_failing_report().verdict, summary=" "))
     assert render_summary_line(blank) == "Failed — 1 gate failed."
     assert "\n" not in render_summary_line(make_hostile_report())
+
+
+# --- hostile numbers and text ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (float("nan"), "nan"),
+        (float("-inf"), "-inf"),
+        (10**400, str(10**400)),  # f"{10**400:.4f}" raises OverflowError
+        ([b"\x00"], '["!!binary AA=="]'),  # json.dumps raised TypeError
+    ],
+    ids=["nan", "-inf", "1e400", "bytes"],
+)
+def test_values_that_are_not_numbers_are_shown_as_text(value: object, expected: str) -> None:
+    assert format_value(value, 4) == expected
+
+
+def test_the_terminal_never_sees_a_lone_surrogate() -> None:
+    report = make_report(metrics=[make_metric("a\ud800b", 0.5, 0.6)])
+    output = render_table(report, color=False)
+    output.encode("utf-8")  # raised UnicodeEncodeError
+    assert "a?b" in output
+
+
+def test_a_user_template_that_is_not_utf8_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    template = tmp_path / "report.md.j2"
+    template.write_bytes(b"# Report\n\xff\xfe{{ report.title }}\n")
+    with pytest.raises(ConfigError) as caught:
+        render_report_md(make_report(), tmp_path)
+    assert str(caught.value) == (
+        f"{template}: the template is not UTF-8 text (byte 9); save it with UTF-8 encoding."
+    )
+
+
+def test_an_included_template_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    (tmp_path / "report.md.j2").write_text("{% include 'part.j2' %}\n", encoding="utf-8")
+    (tmp_path / "part.j2").write_bytes(b"caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"part\.j2: the template is not UTF-8 text \(byte 3\)"):
+        render_report_md(make_report(), tmp_path)
+
+
+def test_run_with_a_template_that_is_not_utf8_stops_and_writes_nothing(project: Path) -> None:
+    templates = project / "templates"
+    templates.mkdir()
+    (templates / "model-card.md.j2").write_bytes(b"\x80 card\n")
+    config = project / "mlops.yaml"
+    text = config.read_text().replace("  digits: 4\n", "  digits: 4\n  template_dir: templates\n")
+    config.write_text(text)
+    before = tree_state(project)
+    result = cli("run", "--no-repro", cwd=project)
+    assert result.code == 2, result.stderr
+    assert result.stderr == (
+        f"mlops-ci: error: {templates / 'model-card.md.j2'}: the template is not UTF-8 text "
+        "(byte 0); save it with UTF-8 encoding.\n"
+    )
+    assert tree_state(project) == before and not (project / ".mlops").exists()

@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from conftest import cli, tree_state
 from factories import (
     make_failing_report,
     make_first_run_report,
     make_hostile_report,
+    make_metric,
     make_report,
 )
 from mlops_ci.errors import InputError
@@ -369,3 +372,78 @@ def test_a_gate_verdict_outside_pass_fail_new_is_rejected() -> None:
     data["gates"][0]["verdict"] = "missing"
     with pytest.raises(InputError, match="verdict"):
         validate_report(data, source=SOURCE)
+
+
+# --- beyond JSON Schema: text UTF-8 can write, numbers a float holds ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["metrics"][0].update(name="\ud800"), "metrics[0].name holds '\\ud800'"),
+        (lambda d: d["params_head"].update({"\udc80": 1}), "params_head[\"\\udc80\"] holds"),
+        (lambda d: d["metrics"][0].update(head=10**400), "metrics[0].head must be a number a "
+                                                        "float can hold"),
+    ],
+    ids=["surrogate value", "surrogate key", "huge integer"],
+)
+def test_reports_that_readers_would_read_differently_are_rejected(
+    change: Callable[[dict[str, Any]], object], expected: str
+) -> None:
+    assert tamper(change).startswith(PREFIX + expected)
+
+
+# --- one set of limits, enforced when writing -----------------------------------------------------
+
+
+def test_a_report_over_the_limits_is_refused_when_written() -> None:
+    report = make_report(metrics=[make_metric(f"m{i}", 0.5, 0.6) for i in range(10_001)])
+    with pytest.raises(InputError) as info:
+        report.to_json()
+    assert str(info.value) == (
+        "metrics.json holds 10001 metrics, more than the 10000 a report can hold. Write fewer, "
+        "or choose the files with metrics.files in mlops.yaml; nothing was written."
+    )
+    long_name = make_report(metrics=[make_metric("x" * 501, file="eval/scores.json")])
+    with pytest.raises(InputError) as info:
+        long_name.to_json()
+    assert str(info.value) == (
+        f"eval/scores.json: the metric '{'x' * 57}...' cannot go into the report: "
+        "metrics[0].name is too long (501 characters; at most 500). Change the stage that "
+        "writes it; nothing was written."
+    )
+
+
+def write_metrics(project: Path, metrics: dict[str, float]) -> None:
+    gated = {  # the metrics of the base, so none is "removed"
+        "accuracy": 0.98, "roc_auc": 0.99, "f1": 0.97, "precision": 0.97, "recall": 0.97,
+        "log_loss": 0.07,
+    }
+    (project / "metrics.json").write_text(json.dumps({**gated, **metrics}), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("metrics", "expected"),
+    [
+        (
+            {f"m{i}": 0.5 for i in range(10_001 - 6)},
+            "mlops-ci: error: metrics.json holds 10001 metrics, more than the 10000 a report can",
+        ),
+        (
+            {"x" * 501: 0.5},
+            "mlops-ci: error: metrics.json: the metric 'xxxx",
+        ),
+    ],
+    ids=["10,001 metrics", "501-character name"],
+)
+def test_run_refuses_a_report_that_gate_card_and_comment_would_refuse(
+    project: Path, metrics: dict[str, float], expected: str
+) -> None:
+    write_metrics(project, metrics)
+    before = tree_state(project)
+    result = cli("run", "--no-repro", cwd=project)
+    assert result.code == 2, result.stderr[-2000:]
+    assert result.stderr.startswith(expected) and "nothing was written" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert tree_state(project) == before and not (project / ".mlops").exists()
+    assert cli("diff", "--format", "json", cwd=project).code == 2
