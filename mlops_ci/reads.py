@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlops_ci.config import Config
-from mlops_ci.security import check_regular_file, resolve_in_workspace
+from mlops_ci.errors import InputError
+from mlops_ci.security import (
+    check_regular_file,
+    read_regular_file,
+    resolve_in_workspace,
+    yaml_expansion_problem,
+)
 
 if TYPE_CHECKING:
     from dvc.repo import Repo
@@ -21,6 +27,8 @@ if TYPE_CHECKING:
 DEFAULT_PARAMS_FILE = "params.yaml"
 # What DVC opens before it reads any metric: the pipeline, its lock and its configuration.
 DVC_FILES = ("dvc.yaml", "dvc.lock", ".dvc/config", ".dvc/config.local")
+# The YAML that DVC loads, aliases expanded, before it lists a single metric.
+YAML_DVC_PARSES = ("dvc.yaml", "dvc.lock", DEFAULT_PARAMS_FILE)
 
 
 def check_workspace_reads(root: Path, config: Config) -> None:
@@ -28,14 +36,39 @@ def check_workspace_reads(root: Path, config: Config) -> None:
 
     DVC's own files come first: a FIFO there would hang DVC before any metric is listed.
     """
-    for name in DVC_FILES:
-        check_regular_file(root / name, what="DVC's file")
+    check_pipeline_files(root)
     resolve_in_workspace(root, config.model.path, what="model.path")
     metrics, params = workspace_read_paths(root, config.metrics.files)
     for what, paths in (("The metrics file", metrics), ("The params file", params)):
         for relative in paths:
             real = resolve_in_workspace(root, relative, what=what)
             check_regular_file(real, what=what)
+
+
+def check_pipeline_files(root: Path) -> None:
+    """What DVC opens before anything else: regular files, and YAML of a sane expanded size.
+
+    `run` calls it before `dvc repro` too, so a FIFO or an alias bomb fails in a second.
+    """
+    for name in DVC_FILES:
+        check_regular_file(root / name, what="DVC's file")
+    for name in YAML_DVC_PARSES:
+        check_yaml_expansion(root, name)
+
+
+def check_yaml_expansion(root: Path, name: str) -> None:
+    """Refuse a YAML file that DVC would expand into billions of values (an alias bomb)."""
+    path = resolve_in_workspace(root, name, what=name)
+    try:
+        data = read_regular_file(path, what=name)
+    except FileNotFoundError:
+        return
+    problem = yaml_expansion_problem(data.decode("utf-8", errors="replace"))
+    if problem:
+        raise InputError(
+            f"{path} {problem}, which DVC would load into memory whole; write the values out, "
+            "or use fewer aliases."
+        )
 
 
 def workspace_read_paths(root: Path, metric_files: tuple[str, ...]) -> tuple[list[str], list[str]]:

@@ -324,3 +324,58 @@ def inert_block(value: object) -> str:
     longest = max((len(m) for m in re.findall(r"`+|~+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}text\n{text}\n{fence}"
+
+
+# --- YAML that DVC parses --------------------------------------------------------------------
+
+MAX_YAML_EXPANSION = 1_000_000  # values a YAML file may expand to once aliases are followed
+
+
+def yaml_expansion_problem(text: str, limit: int = MAX_YAML_EXPANSION) -> str | None:
+    """Why *text* cannot be handed to a YAML loader that expands aliases; None when it can.
+
+    An alias bomb (each level a list of aliases of the level below) is a few hundred bytes
+    that expand to billions of values: DVC would load dvc.yaml or params.yaml that way and
+    hang. Counting from the parser's events costs one pass and never expands anything.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.events import (
+        AliasEvent,
+        CollectionEndEvent,
+        CollectionStartEvent,
+        ScalarEvent,
+    )
+
+    sizes: dict[str, int] = {}  # anchor -> values it stands for
+    open_collections: list[tuple[str | None, int]] = []  # (anchor, values so far)
+    total = 0
+
+    def add(count: int) -> None:
+        nonlocal total
+        if open_collections:
+            anchor, size = open_collections[-1]
+            open_collections[-1] = (anchor, size + count)
+        else:
+            total += count
+
+    try:
+        for event in YAML(typ="safe", pure=True).parse(text):
+            if isinstance(event, ScalarEvent):
+                if event.anchor:
+                    sizes[event.anchor] = 1
+                add(1)
+            elif isinstance(event, AliasEvent):
+                add(sizes.get(event.anchor, 1))
+            elif isinstance(event, CollectionStartEvent):
+                open_collections.append((event.anchor, 1))
+            elif isinstance(event, CollectionEndEvent) and open_collections:
+                anchor, size = open_collections.pop()
+                if anchor:
+                    sizes[anchor] = size
+                add(size)
+            if total > limit or any(size > limit for _, size in open_collections):
+                return f"expands to more than {limit:,} values through its aliases"
+    except YAMLError:
+        return None  # not YAML: the reader that comes next names the syntax error
+    return None

@@ -424,3 +424,30 @@ def test_a_fifo_as_a_dvc_file_is_refused_without_hanging(repo: Path, name: str):
     (repo / name).unlink(missing_ok=True)
     os.mkfifo(repo / name)
     refused(cli("diff", cwd=repo), f"DVC's file {repo / name} is a named pipe (FIFO)")
+
+
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(9)
+)
+
+
+@pytest.mark.parametrize("command", [("diff",), ("run",)], ids=["diff", "run"])
+def test_an_alias_bomb_in_params_yaml_is_refused_before_dvc_loads_it(
+    repo: Path, command: tuple[str, ...]
+):
+    # DVC loads params.yaml as the pipeline's variables, aliases expanded: it would hang there
+    (repo / "params.yaml").write_text(ALIAS_BOMB)
+    before = tree_state(repo)
+    refused(cli(*command, cwd=repo), f"{repo / 'params.yaml'} expands to more than 1,000,000")
+    assert tree_state(repo) == before
+
+
+def test_yaml_expansion_counts_aliases_without_expanding_them():
+    from mlops_ci.security import yaml_expansion_problem
+
+    assert yaml_expansion_problem(ALIAS_BOMB) is not None
+    assert yaml_expansion_problem("d: &x {e: 1, f: [1, 2]}\ng: *x\nh: [*x, *x]\n") is None
+    # each list counts as one value plus its items: 1 + 3 + 3 + 3 = 10, aliases included
+    assert yaml_expansion_problem("[&a [1, 2], *a, *a]", limit=10) is None
+    assert yaml_expansion_problem("[&a [1, 2], *a, *a]", limit=9) is not None
+    assert yaml_expansion_problem("[unclosed") is None  # syntax errors are the reader's to name

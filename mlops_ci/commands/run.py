@@ -58,6 +58,9 @@ def run(
     token = resolve_token(github_token, env) if ctx is not None else None
     protect_token(token, ctx, stdout)  # masked before the pull request's code runs
     if reproduce:
+        from mlops_ci.reads import check_pipeline_files
+
+        check_pipeline_files(project.root)  # a FIFO or an alias bomb would hang DVC
         print("mlops-ci: running `dvc repro`", file=stderr)
         repro(
             project.root,
