@@ -58,9 +58,10 @@ def check_pipeline_files(root: Path) -> None:
 
 def check_yaml_expansion(root: Path, name: str) -> None:
     """Refuse a YAML file that DVC would expand into billions of values (an alias bomb)."""
-    path = resolve_in_workspace(root, name, what=name)
+    what = "The params file" if name == DEFAULT_PARAMS_FILE else "DVC's file"
+    path = resolve_in_workspace(root, name, what=what)
     try:
-        data = read_regular_file(path, what=name)
+        data = read_regular_file(path, what=what)
     except FileNotFoundError:
         return
     problem = yaml_expansion_problem(data.decode("utf-8", errors="replace"))
@@ -73,10 +74,19 @@ def check_yaml_expansion(root: Path, name: str) -> None:
 
 def workspace_read_paths(root: Path, metric_files: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """The repository-relative metrics and params files `read_snapshots` makes DVC read."""
+    from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
-    with Repo(str(root)) as repo:
-        return _metrics_paths(repo, metric_files), _params_paths(repo)
+    try:
+        with Repo(str(root)) as repo:
+            return _metrics_paths(repo, metric_files), _params_paths(repo)
+    except DvcException as exc:
+        # Not knowing what DVC would read, nothing is read: DVC's `repro` refuses it too.
+        reason = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+        raise InputError(
+            f"DVC cannot read the pipeline in {root} ({reason}). Fix dvc.yaml, or run "
+            "`dvc repro` to rewrite dvc.lock."
+        ) from None
 
 
 def _metrics_paths(repo: Repo, metric_files: tuple[str, ...]) -> list[str]:

@@ -335,12 +335,6 @@ def _user_template_error(exc: Exception, template_dir: Path | None) -> ConfigErr
         path = os.path.normpath(os.path.abspath(filename))
         return os.path.commonpath([root, path]) == root
 
-    if isinstance(exc, UnicodeDecodeError):  # the packaged templates are UTF-8: it is the user's
-        where = _frame_local_path(exc.__traceback__, "filename", in_user_dir) or str(template_dir)
-        return ConfigError(
-            f"{where}: the template is not UTF-8 text (byte {exc.start}); save it with UTF-8 "
-            "encoding."
-        )
     filename: str | None = None
     line: int | None = None
     if isinstance(exc, TemplateSyntaxError) and in_user_dir(exc.filename):
@@ -356,17 +350,6 @@ def _user_template_error(exc: Exception, template_dir: Path | None) -> ConfigErr
     return ConfigError(
         f"{where}: {message}; fix the template, or delete it to use the packaged one."
     )
-
-
-def _frame_local_path(tb: TracebackType | None, local: str, wanted: Any) -> str | None:
-    """The innermost frame's *local* that is a wanted path: the file a loader was reading."""
-    found: str | None = None
-    while tb is not None:
-        value = tb.tb_frame.f_locals.get(local)
-        if isinstance(value, (str, os.PathLike)) and wanted(os.fspath(value)):
-            found = os.fspath(value)
-        tb = tb.tb_next
-    return found
 
 
 def _innermost_frame(

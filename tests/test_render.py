@@ -542,14 +542,14 @@ def test_a_user_template_that_is_not_utf8_is_a_config_error_naming_it(tmp_path: 
     with pytest.raises(ConfigError) as caught:
         render_report_md(make_report(), tmp_path)
     assert str(caught.value) == (
-        f"{template}: the template is not UTF-8 text (byte 9); save it with UTF-8 encoding."
+        f"The template {template} is not UTF-8 text (byte 9); save it with UTF-8 encoding."
     )
 
 
 def test_an_included_template_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     (tmp_path / "report.md.j2").write_text("{% include 'part.j2' %}\n", encoding="utf-8")
     (tmp_path / "part.j2").write_bytes(b"caf\xe9\n")
-    with pytest.raises(ConfigError, match=r"part\.j2: the template is not UTF-8 text \(byte 3\)"):
+    with pytest.raises(ConfigError, match=r"part\.j2 is not UTF-8 text \(byte 3\)"):
         render_report_md(make_report(), tmp_path)
 
 
@@ -564,7 +564,7 @@ def test_run_with_a_template_that_is_not_utf8_stops_and_writes_nothing(project: 
     result = cli("run", "--no-repro", cwd=project)
     assert result.code == 2, result.stderr
     assert result.stderr == (
-        f"mlops-ci: error: {templates / 'model-card.md.j2'}: the template is not UTF-8 text "
+        f"mlops-ci: error: The template {templates / 'model-card.md.j2'} is not UTF-8 text "
         "(byte 0); save it with UTF-8 encoding.\n"
     )
     assert tree_state(project) == before and not (project / ".mlops").exists()
