@@ -392,7 +392,9 @@ def test_without_a_trusted_mlops_yaml_no_success_is_ever_set(
         assert "No trusted gates" in repo.statuses[0]["description"]
     (posted,) = repo.comments(PR_NUMBER)
     assert "**Not judged:** the base repository's checkout has no `mlops.yaml`" in posted.body
-    assert "✅" not in posted.body.split("### Metrics")[0]
+    headline = posted.body.split("### Metrics")[0]
+    assert "✅" not in headline
+    assert "❌ **Not judged** — No trusted gates" in headline and "0 gates failed" not in headline
 
 
 @pytest.mark.parametrize(
