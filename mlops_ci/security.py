@@ -222,6 +222,15 @@ def log_safe(text: str) -> str:
     return _LEGACY_COMMAND.sub(f"#{_ZWSP}", text)
 
 
+def log_safe_json(text: str) -> str:
+    """JSON text that issues no workflow command, and parses to the same data.
+
+    A JSON line never starts with ``::`` (only a string holds it, and a string never starts a
+    line), but ``##[`` may stand in a string anywhere: its second ``#`` is spelled ``\\u0023``.
+    """
+    return text.replace("##[", "#\\u0023[")
+
+
 class LogSafeFormatter(logging.Formatter):
     """A logging formatter whose every record, traceback included, passes :func:`log_safe`."""
 

@@ -35,16 +35,16 @@ def _hostile_json(tmp_path: Path, edit: str) -> Path:
     path = artifact(tmp_path, make_failing_report())
     text = path.read_text(encoding="utf-8")
     edits = {
-        "a 5000-digit metric": lambda t: re.sub(r'"head": [0-9.]+', f'"head": {HUGE}', t, 1),
-        "a 400-digit metric": lambda t: re.sub(r'"head": [0-9.]+', f'"head": {BIG}', t, 1),
-        "a 400-digit base": lambda t: re.sub(r'"base": [0-9.]+', f'"base": {BIG}', t, 1),
-        "a 400-digit delta": lambda t: re.sub(r'"delta": [-0-9.]+', f'"delta": {BIG}', t, 1),
-        "a 400-digit size": lambda t: re.sub(r'"size": [0-9]+', f'"size": {BIG}', t, 1),
+        "a 5000-digit metric": lambda t: re.sub(r'"head": [0-9.]+', f'"head": {HUGE}', t, count=1),
+        "a 400-digit metric": lambda t: re.sub(r'"head": [0-9.]+', f'"head": {BIG}', t, count=1),
+        "a 400-digit base": lambda t: re.sub(r'"base": [0-9.]+', f'"base": {BIG}', t, count=1),
+        "a 400-digit delta": lambda t: re.sub(r'"delta": [-0-9.]+', f'"delta": {BIG}', t, count=1),
+        "a 400-digit size": lambda t: re.sub(r'"size": [0-9]+', f'"size": {BIG}', t, count=1),
         "a 400-digit param": lambda t: t.replace('"params_head": {',
                                                  f'"params_head": {{"p.yaml:zz": {BIG}, ', 1),
         "a lone surrogate in the title": lambda t: t.replace('"title": "',
                                                              '"title": "\\ud800', 1),
-        "a lone surrogate in a metric": lambda t: re.sub(r'"name": "', '"name": "\\udfff', t, 1),
+        "a lone surrogate in a metric": lambda t: t.replace('"name": "', '"name": "\\udfff', 1),
     }
     path.write_text(edits[edit](text), encoding="utf-8")
     return path
@@ -77,3 +77,41 @@ def test_a_hostile_artifact_is_refused_in_one_sentence(
     if result.code == 2:
         assert result.stderr.startswith("mlops-ci: error: ") and str(report_path) in result.stderr
         assert nothing_published(github_api)
+
+
+# --- the log: what mlops-ci prints on stdout issues no workflow command ---
+
+COMMANDS = "::stop-commands::pwned\n  ::warning::x\r::error::y\n##[add-mask]z"
+
+
+def _live_commands(text: str) -> list[str]:
+    """Lines the runner would read as workflow commands (``::`` after white space, ``##[``)."""
+    lines = re.split(r"\r\n|\r|\n", text)
+    return [line for line in lines if line.strip().startswith("::") or "##[" in line]
+
+
+def _hostile_card(project: Path) -> None:
+    config = project / "mlops.yaml"
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("title: Breast cancer classifier", f"title: {json.dumps(COMMANDS)}")
+    text = re.sub(r"  description: >-\n(    .*\n)+",
+                  f"  description: {json.dumps(COMMANDS)}\n", text, count=1)
+    config.write_text(text, encoding="utf-8")
+
+
+def test_card_on_stdout_issues_no_workflow_command(project: Path) -> None:
+    _hostile_card(project)
+    result = cli("card", "--output", "-", cwd=project, env={"GITHUB_ACTIONS": "true"})
+    assert result.code == 0, result.stderr
+    assert "stop-commands" in result.stdout  # the text is there, to read
+    assert _live_commands(result.stdout) == []
+
+
+@pytest.mark.parametrize("fmt", ["md", "json"])
+def test_diff_on_stdout_issues_no_workflow_command(project: Path, fmt: str) -> None:
+    _hostile_card(project)
+    result = cli("diff", "--format", fmt, cwd=project, env={"GITHUB_ACTIONS": "true"})
+    assert result.code == 0, result.stderr
+    assert _live_commands(result.stdout) == []
+    if fmt == "json":  # the data is unchanged: only its spelling differs
+        assert json.loads(result.stdout)["title"] == COMMANDS
