@@ -9,20 +9,25 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from test_comment_command import (
     artifact,
+    forge_pass,
     nothing_published,
+    run_comment,
     trusted_checkout,
     workflow_run_env,
 )
 
 from conftest import cli
-from factories import make_failing_report
+from factories import make_failing_report, make_metric
 from github_fake import FakeGitHub
 from github_fake.state import PR_NUMBER
+from mlops_ci.report import Report
 
 # --- the commenter: a hostile artifact is one sentence and exit 2, never a traceback ---
 
@@ -44,7 +49,7 @@ def _hostile_json(tmp_path: Path, edit: str) -> Path:
                                                  f'"params_head": {{"p.yaml:zz": {BIG}, ', 1),
         "a lone surrogate in the title": lambda t: t.replace('"title": "',
                                                              '"title": "\\ud800', 1),
-        "a lone surrogate in a metric": lambda t: t.replace('"name": "', '"name": "\\udfff', 1),
+        "a lone surrogate in the model's name": lambda t: t.replace('"name": "', '"name": "\\udfff', 1),
     }
     path.write_text(edits[edit](text), encoding="utf-8")
     return path
@@ -62,7 +67,7 @@ _SCHEMA_OWNS = pytest.mark.xfail(strict=True, reason=(
     "a 5000-digit metric",
     *(pytest.param(e, marks=_SCHEMA_OWNS) for e in (
         "a 400-digit metric", "a 400-digit base", "a 400-digit delta", "a 400-digit size",
-        "a 400-digit param", "a lone surrogate in the title", "a lone surrogate in a metric",
+        "a 400-digit param", "a lone surrogate in the title", "a lone surrogate in the model's name",
     )),
 ])
 def test_a_hostile_artifact_is_refused_in_one_sentence(
@@ -115,3 +120,67 @@ def test_diff_on_stdout_issues_no_workflow_command(project: Path, fmt: str) -> N
     assert _live_commands(result.stdout) == []
     if fmt == "json":  # the data is unchanged: only its spelling differs
         assert json.loads(result.stdout)["title"] == COMMANDS
+
+
+def test_debug_logs_of_the_commenter_never_print_the_token(
+    github_api: FakeGitHub, tmp_path: Path
+) -> None:
+    env = workflow_run_env(github_api, tmp_path)
+    report_path = artifact(tmp_path, make_failing_report())
+    result = cli("--debug", "comment", "--report", str(report_path), "--pr", str(PR_NUMBER),
+                 cwd=trusted_checkout(tmp_path), env=env)
+    assert result.code == 0, result.stderr
+    token = env["GITHUB_TOKEN"]
+    assert token not in result.stderr
+    assert result.stdout.count(token) == 1 and f"::add-mask::{token}" in result.stdout
+
+
+# --- the commenter: no forgery of the artifact earns a success ---
+
+
+def _metrics(report: Report, edit: Callable[[list], list]) -> Report:
+    return forge_pass(replace(report, metrics=edit(list(report.metrics))))
+
+
+def _renamed(name: str) -> Callable[[Report], Report]:
+    """The failing accuracy under a look-alike name, and a passing one under its own."""
+    def edit(report: Report) -> Report:
+        return _metrics(report, lambda ms: [
+            *(replace(m, name=name) if m.name == "accuracy" else m for m in ms),
+        ])
+    return edit
+
+
+FORGERIES: dict[str, Callable[[Report], Report]] = {
+    "a forged verdict and no gates": lambda r: forge_pass(replace(r, gates=[])),
+    "a passing twin in the same file": lambda r: _metrics(r, lambda ms: [
+        *ms, make_metric("accuracy", 0.8812, 0.8812)]),
+    "a passing twin in another file": lambda r: _metrics(r, lambda ms: [
+        *ms, make_metric("accuracy", 0.8812, 0.8812, file="other.json")]),
+    "a passing twin named by file:name": lambda r: _metrics(r, lambda ms: [
+        *ms, make_metric("metrics.json:accuracy", 0.8812, 0.8812, file="x.json")]),
+    "higher_is_better flipped": lambda r: _metrics(r, lambda ms: [
+        replace(m, higher_is_better=not m.higher_is_better, change="better") for m in ms]),
+    "the metric renamed with a zero-width space": _renamed("accuracy\u200b"),
+    "the metric renamed in capitals": _renamed("ACCURACY"),
+    "the metric renamed in full-width letters": _renamed("\uff41ccuracy"),
+    "the metric marked removed": lambda r: _metrics(r, lambda ms: [
+        replace(m, change="removed") if m.name == "accuracy" else m for m in ms]),
+    "the head as a string": lambda r: _metrics(r, lambda ms: [
+        replace(m, head="0.8812") if m.name == "accuracy" else m for m in ms]),
+    "more digits than the trusted config": lambda r: forge_pass(replace(r, digits=1)),
+}
+
+
+@pytest.mark.parametrize("forgery", list(FORGERIES))
+def test_no_forgery_of_a_failing_report_earns_a_success(
+    github_api: FakeGitHub, tmp_path: Path, forgery: str
+) -> None:
+    env = workflow_run_env(github_api, tmp_path)
+    path = artifact(tmp_path, make_failing_report())
+    report = Report.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    path.write_text(FORGERIES[forgery](report).to_json(), encoding="utf-8")
+
+    assert run_comment(env, path) == 0
+    states = [s["state"] for s in github_api.state.repo().statuses]
+    assert states == ["failure"], forgery
