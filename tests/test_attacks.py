@@ -49,7 +49,8 @@ def _hostile_json(tmp_path: Path, edit: str) -> Path:
                                                  f'"params_head": {{"p.yaml:zz": {BIG}, ', 1),
         "a lone surrogate in the title": lambda t: t.replace('"title": "',
                                                              '"title": "\\ud800', 1),
-        "a lone surrogate in the model's name": lambda t: t.replace('"name": "', '"name": "\\udfff', 1),
+        "a lone surrogate in the model's name": lambda t: t.replace('"name": "',
+                                                                    '"name": "\\udfff', 1),
     }
     path.write_text(edits[edit](text), encoding="utf-8")
     return path
@@ -67,7 +68,8 @@ _SCHEMA_OWNS = pytest.mark.xfail(strict=True, reason=(
     "a 5000-digit metric",
     *(pytest.param(e, marks=_SCHEMA_OWNS) for e in (
         "a 400-digit metric", "a 400-digit base", "a 400-digit delta", "a 400-digit size",
-        "a 400-digit param", "a lone surrogate in the title", "a lone surrogate in the model's name",
+        "a 400-digit param", "a lone surrogate in the title",
+        "a lone surrogate in the model's name",
     )),
 ])
 def test_a_hostile_artifact_is_refused_in_one_sentence(
@@ -184,3 +186,36 @@ def test_no_forgery_of_a_failing_report_earns_a_success(
     assert run_comment(env, path) == 0
     states = [s["state"] for s in github_api.state.repo().statuses]
     assert states == ["failure"], forgery
+
+
+# --- reads: nothing outside the repository reaches the report ---
+
+SECRET = '{"leaked_secret": 271828}'
+
+
+@pytest.mark.parametrize("how", ["a metrics directory", "a directory symlink", "a chain"])
+def test_a_metrics_path_cannot_read_outside_the_repository(
+    project: Path, tmp_path: Path, how: str
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.json").write_text(SECRET, encoding="utf-8")
+    if how == "a metrics directory":  # a directory of metrics, one file in it a symlink
+        (project / "more").mkdir()
+        (project / "more" / "m.json").symlink_to(outside / "secret.json")
+        target = "more"
+    elif how == "a directory symlink":  # the parent directory is the link
+        (project / "more").symlink_to(outside)
+        target = "more/secret.json"
+    else:  # a link to a link inside the repository, that one leading out
+        (project / "hop.json").symlink_to(outside / "secret.json")
+        (project / "more.json").symlink_to("hop.json")
+        target = "more.json"
+    config = project / "mlops.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "files: [metrics.json]", f"files: [metrics.json, {target}]"), encoding="utf-8")
+
+    result = cli("diff", "--format", "json", cwd=project)
+    assert "271828" not in result.stdout + result.stderr
+    assert result.code == 2, result.stderr
+    assert "outside the repository" in result.stderr and str(outside) in result.stderr
