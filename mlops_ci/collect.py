@@ -72,7 +72,10 @@ def read_head_lock(root: Path) -> Lock | None:
     fix = "Run `dvc repro` to rewrite it."
     problem = special_file_problem(path)
     if problem:
-        raise InputError(f"{path} {problem}, not the lock file DVC writes. Remove it; {fix}")
+        raise InputError(
+            f"{path} {problem}, not the lock file DVC writes. Remove it, then run `dvc repro` "
+            "to rewrite it."
+        )
     try:
         data = read_regular_file(path, what="The lock file", limit=MAX_LOCK_BYTES)
     except FileNotFoundError:
