@@ -40,10 +40,17 @@ def check_workspace_reads(root: Path, config: Config) -> None:
 
 def workspace_read_paths(root: Path, metric_files: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """The repository-relative metrics and params files `read_snapshots` makes DVC read."""
+    from dvc.exceptions import DvcException
     from dvc.repo import Repo
 
     with Repo(str(root)) as repo:
-        return _metrics_paths(repo, metric_files), _params_paths(repo)
+        try:
+            return _metrics_paths(repo, metric_files), _params_paths(repo)
+        except DvcException:
+            # DVC cannot load the pipeline (an empty dvc.lock, say), so it cannot list the
+            # files the pipeline names, nor read them: what it still reads is what mlops.yaml
+            # names and the default params file.
+            return list(metric_files), [DEFAULT_PARAMS_FILE]
 
 
 def _metrics_paths(repo: Repo, metric_files: tuple[str, ...]) -> list[str]:
