@@ -157,5 +157,5 @@ def read_json(path: Path, *, label: str, missing: str, fix: str = "") -> Any:
         ) from None
     except RecursionError:  # nesting deep enough to exhaust the parser
         raise InputError(f"{label} is nested too deeply to be read.{tail}") from None
-    except ValueError as exc:  # an integer of more digits than Python converts (4,300)
-        raise InputError(f"{label} holds a value that cannot be read ({exc}).{tail}") from None
+    except ValueError:  # a whole number of more digits than Python turns into an int
+        raise InputError(f"{label} holds a number too long to be read.{tail}") from None

@@ -26,7 +26,7 @@ from mlops_ci.render import (
     format_signed,
     format_value,
 )
-from mlops_ci.security import inert_block, inert_text
+from mlops_ci.security import inert_block, inert_text, visible_order
 
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
@@ -41,8 +41,9 @@ class Inert(str):
 
 
 def defuse_markers(text: str) -> str:
-    """*text* unable to open an HTML comment (where our hidden markers live), same to read."""
-    return text.replace("<!--", f"<!{_WJ}--")
+    """*text* unable to open an HTML comment (where our hidden markers live), same to read,
+    and in the order it is stored (no bidirectional control reorders the line around it)."""
+    return visible_order(text).replace("<!--", f"<!{_WJ}--")
 
 
 def text(value: Any, digits: int | None = 4) -> Inert:

@@ -222,6 +222,15 @@ def log_safe(text: str) -> str:
     return _LEGACY_COMMAND.sub(f"#{_ZWSP}", text)
 
 
+def log_safe_json(text: str) -> str:
+    """JSON text that issues no workflow command, and parses to the same data.
+
+    A JSON line never starts with ``::`` (only a string holds it, and a string never starts a
+    line), but ``##[`` may stand in a string anywhere: its second ``#`` is spelled ``\\u0023``.
+    """
+    return text.replace("##[", "#\\u0023[")
+
+
 class LogSafeFormatter(logging.Formatter):
     """A logging formatter whose every record, traceback included, passes :func:`log_safe`."""
 
@@ -305,6 +314,17 @@ _AUTOLINKS = [
 ]
 
 
+# Bidirectional controls reorder what follows them on screen (the "Trojan Source" trick): in
+# a sentence mlops-ci writes around a name, they would make trusted words read otherwise.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_REPLACEMENT = "\ufffd"
+
+
+def visible_order(text: str) -> str:
+    """*text* with every bidirectional control shown as U+FFFD: it reads in stored order."""
+    return _BIDI_CONTROLS.sub(_REPLACEMENT, text)
+
+
 def inert_text(value: object) -> str:
     """Untrusted text for one line of GitHub markdown (a table cell, a sentence): text only.
 
@@ -312,7 +332,7 @@ def inert_text(value: object) -> str:
     autolinks are broken with an invisible word joiner, so the reader sees the same letters
     and GitHub links nothing.
     """
-    text = " ".join(str(value).split())
+    text = visible_order(" ".join(str(value).split()))
     for pattern, replacement in _AUTOLINKS:
         text = pattern.sub(replacement, text)
     return text.translate(_MD_INERT_ESCAPES)
@@ -320,7 +340,7 @@ def inert_text(value: object) -> str:
 
 def inert_block(value: object) -> str:
     """Untrusted multi-line text (card prose) as a fenced text block: GitHub renders it as is."""
-    text = str(value).strip("\n")
+    text = visible_order(str(value).strip("\n"))
     longest = max((len(m) for m in re.findall(r"`+|~+", text)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}text\n{text}\n{fence}"

@@ -42,6 +42,7 @@ PAYLOADS = [
     "`` ``` ` ````",
     "| a | b |",
     "::stop-commands::x",
+    "\u202egnp.evil\u2066",
 ]
 # One line and several lines: prose fields take the lines, names get them on one line too.
 HOSTILE_LINE = " ".join(PAYLOADS)
@@ -65,6 +66,8 @@ VOID_TAGS = frozenset({"br", "hr", "img", "input"})
 OUR_COMMENT = re.compile(
     r" mlops-ci:comment key=[A-Za-z0-9._-]+ | mlops-ci:history [A-Za-z0-9+/=]+ "
 )
+# What reorders the text around it on screen, trusted words included.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # What GitHub links in text after rendering: mentions, references, URLs.
 LIVE_TEXT = {
     "a mention": re.compile(r"(?<![\w`])@[A-Za-z0-9]"),
@@ -164,6 +167,8 @@ def inert_problems(
             f"{[h[:30] for h in inspector.headings]}"
         )
     for number, line in enumerate(markdown.split("\n"), start=1):
+        if BIDI_CONTROLS.search(line):
+            problems.append(f"a bidirectional control on line {number}: {line[:60]!a}")
         if "<!--" in line and number > 2:
             problems.append(f"an HTML comment opener on line {number}: {line[:60]!r}")
     return problems

@@ -41,7 +41,7 @@ def test_read_json_failures_are_one_sentence(tmp_path: Path, content: bytes, mes
 
 def test_an_integer_too_long_to_convert_is_one_sentence(tmp_path: Path):
     (tmp_path / "big.json").write_text('{"x": ' + "9" * 5000 + "}")
-    with pytest.raises(InputError, match=r"^The thing big.json holds a value that cannot be read"):
+    with pytest.raises(InputError, match=r"^The thing big.json holds a number too long to be read"):
         read(tmp_path / "big.json")
 
 

@@ -8,6 +8,7 @@ from typing import TextIO
 
 from mlops_ci.commands.common import MODEL_CARD, open_project, out_dir, report_or_compute
 from mlops_ci.files import write_text_atomic
+from mlops_ci.security import log_safe
 
 
 def card(
@@ -27,7 +28,7 @@ def card(
 
     text = render_card(report, project.config.user_template_dir)
     if output == Path("-"):
-        stdout.write(text)
+        stdout.write(log_safe(text))  # the card's prose is the pull request's
         return 0
     target = output if output is not None else out_dir(project, None) / MODEL_CARD
     write_text_atomic(target, text)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from mlops_ci.commands.common import compute_report, open_project
+from mlops_ci.security import log_safe, log_safe_json
 
 DiffFormat = Literal["table", "md", "json"]
 
@@ -24,11 +25,11 @@ def diff(
     project = open_project(cwd)
     report = compute_report(project, base=base, env=env)
     if fmt == "json":
-        stdout.write(report.to_json())
+        stdout.write(log_safe_json(report.to_json()))
     elif fmt == "md":
         from mlops_ci.render import render_report_md
 
-        stdout.write(render_report_md(report, project.config.user_template_dir))
+        stdout.write(log_safe(render_report_md(report, project.config.user_template_dir)))
     else:
         from mlops_ci.render import render_table
 
