@@ -59,10 +59,10 @@ def declared_at(root: Path, rev: str) -> Declared:
         lock = parse_lock(lock_text) if lock_text else None
     except InputError:
         lock = None
-    for locked_stage in lock.stages if lock else ():
-        for out in locked_stage.outs:
-            cached.setdefault(out.path, True)
-    return Declared(cached)
+    # produced only if dvc.lock records the output: a pipeline never run there made nothing
+    produced = {out.path for stage in (lock.stages if lock else ()) for out in stage.outs}
+    kept = {p: c for p, c in cached.items() if Declared({q: True for q in produced}).holder(p)}
+    return Declared({**{p: True for p in produced if p not in kept}, **kept})
 
 
 def _entries(value: Any) -> list[tuple[str, bool]]:
