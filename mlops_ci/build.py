@@ -28,10 +28,16 @@ def build_report(
     base_lock_error: str | None = None,
     now: datetime | None = None,
 ) -> Report:
-    metrics = compare_metrics(head.metrics, base.metrics if base else None, config.metrics)
+    metrics = compare_metrics(
+        head.metrics,
+        base.metrics if base else None,
+        config.metrics,
+        unreadable=base.unreadable if base else None,
+    )
     check_primary(config, metrics)
     gates = evaluate_gates(
-        config.gates, metrics, digits=config.report.digits, config_file=config.path.name
+        config.gates, metrics, digits=config.report.digits, config_file=config.path.name,
+        base_missing=config.base.missing,
     )
     metric_files = {m.file for m in metrics}
     report = Report(
@@ -86,6 +92,7 @@ def check_primary(config: Config, metrics: Sequence[MetricDiff]) -> None:
 def regate(report: Report, config: Config) -> Report:
     """The report with its gates evaluated again under *config* (the metrics stay as they were)."""
     gates = evaluate_gates(
-        config.gates, report.metrics, digits=report.digits, config_file=config.path.name
+        config.gates, report.metrics, digits=report.digits, config_file=config.path.name,
+        base_missing=config.base.missing,
     )
     return replace(report, gates=gates, verdict=overall_verdict(gates))

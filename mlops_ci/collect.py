@@ -53,7 +53,9 @@ def collect_report(root: Path, config: Config, base: BaseChoice, env: Mapping[st
     base_lock, base_lock_error = read_base_lock(root, base)
     with _working_directory(root):  # DVC resolves targets and names files from the cwd
         check_workspace_reads(root, config)  # before DVC follows a symlink or opens a FIFO
-        head_snapshot, base_snapshot = read_snapshots(root, base.rev, config.metrics.files)
+        head_snapshot, base_snapshot = read_snapshots(
+            root, base.rev, config.metrics.files, base_name=base.ref or None
+        )
     return build_report(
         config,
         head=head_snapshot,

@@ -64,8 +64,12 @@ def compare_metrics(
     head: dict[str, dict[str, Any]],
     base: dict[str, dict[str, Any]] | None,
     config: MetricsConfig,
+    unreadable: dict[str, str] | None = None,
 ) -> list[MetricDiff]:
     """Every metric at head or base: values, deltas and whether it got better.
+
+    A metric whose file the base declares but could not be read (*unreadable*: file -> why) is
+    not new: its change is "unknown" and its ``base_note`` says why.
 
     Order: the primary metric first, then the metrics in the order their files list them, then
     metrics that exist only at base (removed).
@@ -86,6 +90,7 @@ def compare_metrics(
                     in_head=name in head_values,
                     in_base=name in base_values,
                     config=config,
+                    base_note=(unreadable or {}).get(file),
                 )
             )
     if config.primary:
@@ -102,13 +107,14 @@ def _metric_diff(
     in_head: bool,
     in_base: bool,
     config: MetricsConfig,
+    base_note: str | None = None,
 ) -> MetricDiff:
     higher = config.higher_is_better.get(f"{file}:{name}", config.higher_is_better.get(name, True))
     delta: float | None = None
     delta_pct: float | None = None
     change: MetricChange
     if not in_base:
-        change = "new"
+        change = "unknown" if base_note else "new"
     elif not in_head:
         change = "removed"
     elif is_number(head) and is_number(base):
@@ -120,6 +126,10 @@ def _metric_diff(
     else:
         # compared as written: NaN at both revisions is unchanged, though NaN != NaN
         change = "unchanged" if json_safe(head) == json_safe(base) else "changed"
+    if in_base and not is_number(base) and is_number(head):
+        base_note = f"The base holds it as {_describe(base)}, not a number."
+    elif in_base:
+        base_note = None
     return MetricDiff(
         name=name,
         file=file,
@@ -130,7 +140,14 @@ def _metric_diff(
         higher_is_better=higher,
         change=change,
         primary=config.primary in (name, f"{file}:{name}"),
+        base_note=base_note,
     )
+
+
+def _describe(value: Any) -> str:
+    from mlops_ci.schemas import describe_value
+
+    return describe_value(json_safe(value))
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -98,6 +98,12 @@ class PipelineConfig:
     timeout: float | None = None  # seconds `dvc repro` may run; None: no limit set here
 
 
+@dataclass(frozen=True)
+class BaseConfig:
+    # what the relative gates on a metric the base should have but cannot be read give
+    missing: Literal["fail", "warn"] = "fail"
+
+
 _DURATION = re.compile(r"(?=[0-9])(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?")
 
 
@@ -143,6 +149,7 @@ class Config:
     report: ReportConfig
     comment: CommentConfig
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    base: BaseConfig = field(default_factory=BaseConfig)
 
     @property
     def root(self) -> Path:
@@ -400,6 +407,7 @@ def _resolve(document: object, positions: Positions, path: Path) -> Config:
             key=comment.get("key", CommentConfig.key),
         ),
         pipeline=_pipeline(section("pipeline"), positions, name),
+        base=BaseConfig(missing=section("base").get("missing", BaseConfig.missing)),
     )
 
 

@@ -2,9 +2,10 @@
 
 Each rule of each gate gives one GateResult. Absolute rules (``min``, ``max``) hold the head
 value to a fixed bound; relative rules (``max_drop``, ``max_increase``) hold it to the base value,
-by an absolute amount or a percentage of the base. A metric with no base value is "new": the
-relative rules cannot apply, and that is not a failure. A base value that is not a number (NaN)
-gives the relative rules the same verdict, with an explanation that says why.
+by an absolute amount or a percentage of the base. A metric the base provably does not produce is
+"new": the relative rules cannot apply, and that is not a failure. A metric the base has but whose
+value could not be read, or is not a number (NaN), fails the relative rules with the reason: a
+pass there would hide a model that got worse. `base: {missing: warn}` makes those warnings.
 """
 
 from __future__ import annotations
@@ -30,13 +31,17 @@ def evaluate_gates(
     *,
     digits: int,
     config_file: str = "mlops.yaml",
+    base_missing: str = "fail",
 ) -> list[GateResult]:
     results: list[GateResult] = []
     for gate in gates:
         metric = find_metric(gate, metrics, config_file=config_file)
         for rule in gate.rules:
             results.append(
-                evaluate_rule(gate, rule, metric, digits=digits, config_file=config_file)
+                evaluate_rule(
+                    gate, rule, metric, digits=digits, config_file=config_file,
+                    base_missing=base_missing,
+                )
             )
     return results
 
@@ -88,7 +93,13 @@ def metric_label(metric: MetricDiff, metrics: Sequence[MetricDiff]) -> str:
 
 
 def evaluate_rule(
-    gate: GateConfig, rule: GateRule, metric: MetricDiff, *, digits: int, config_file: str
+    gate: GateConfig,
+    rule: GateRule,
+    metric: MetricDiff,
+    *,
+    digits: int,
+    config_file: str,
+    base_missing: str = "fail",
 ) -> GateResult:
     head = metric.head
     if not is_number(head):
@@ -105,6 +116,7 @@ def evaluate_rule(
     base = metric.base if is_number(metric.base) else None
     limit: float | None
     verdict: GateVerdict
+    severity = gate.severity
     if rule.rule in ("min", "max"):
         limit = rule.value
         if rule.rule == "min":
@@ -122,18 +134,26 @@ def evaluate_rule(
         limit = None
         verdict = "new"
         explanation = (
-            f"{metric.name} has no base value to compare with (new metric); "
-            f"{rule.rule} {rule.text} applies from the next change on."
+            f"{metric.name} has no base value to compare with: the base does not produce "
+            f"{metric.file} (new metric); {rule.rule} {rule.text} applies from the next change on."
         )
     elif base is None:
-        # A NaN (or text) at the base gives nothing to measure a change from. Failing would
-        # block the change that repairs the base; passing would hide it: neither, said plainly.
+        # The base has the metric, unreadable or not a number: a pass would hide a model that
+        # got worse. `base: {missing: warn}` in mlops.yaml lets it through, as a warning.
         limit = None
-        verdict = "new"
+        verdict = "fail"
+        if base_missing == "warn":
+            severity = "warning"
+        why = metric.base_note or (
+            f"The base holds it as {describe_value(metric.base)}, not a number."
+        )
+        soften = (
+            "" if base_missing == "warn"
+            else " (`base: {missing: warn}` in mlops.yaml makes this a warning)"
+        )
         explanation = (
-            f"{metric.name}'s base value is {describe_value(metric.base)}, not a number, so "
-            f"{rule.rule} {rule.text} could not be checked; it applies again once the base has "
-            "a numeric value."
+            f"{metric.name}'s base value is unavailable, so {rule.rule} {rule.text} could not be "
+            f"checked{soften}: {why}"
         )
     else:
         allowed = abs(base) * (rule.value / 100.0) if rule.relative else rule.value
@@ -166,7 +186,7 @@ def evaluate_rule(
         threshold=rule.value,
         threshold_text=rule.text,
         relative=rule.relative,
-        severity=gate.severity,
+        severity=severity,
         verdict=verdict,
         base=metric.base,
         head=head,
@@ -204,19 +224,10 @@ def overall_verdict(results: Sequence[GateResult]) -> Verdict:
         summary = f"No blocking gate failed; {len(warned)} warning{plural}: {names}."
     elif results:
         passed = sum(1 for r in results if r.verdict == "pass")
-        waiting = [r for r in results if r.verdict == "new"]
-        new = sum(1 for r in waiting if r.base is None)
-        unusable = len(waiting) - new  # a base value that is not a number
+        new = sum(1 for r in results if r.verdict == "new")
         checks = f"{passed} gate check{'s' if passed != 1 else ''} passed"
-        if waiting:
-            parts = [checks]
-            if new:
-                parts.append(f"{new} wait for a base value (new metrics)")
-            if unusable:
-                parts.append(
-                    f"{unusable} could not be checked: the base value is not a number"
-                )
-            summary = "; ".join(parts) + "."
+        if new:
+            summary = f"{checks}; {new} wait for a base value (new metrics)."
         else:
             summary = f"All {checks}."
     else:

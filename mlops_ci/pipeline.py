@@ -35,6 +35,8 @@ class Snapshot:
 
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # metrics files the revision declares but whose values could not be read: file -> why
+    unreadable: dict[str, str] = field(default_factory=dict)
 
 
 def repro(
@@ -141,14 +143,23 @@ def use_our_log_handlers() -> None:
 
 
 def read_snapshots(
-    root: Path, base_rev: str | None, metric_files: tuple[str, ...]
+    root: Path,
+    base_rev: str | None,
+    metric_files: tuple[str, ...],
+    *,
+    base_name: str | None = None,
 ) -> tuple[Snapshot, Snapshot | None]:
     """The workspace's metrics and params, and the base revision's (None without a base).
 
-    The workspace must have every metrics file (a missing or unreadable one is an InputError);
-    at the base, a missing file only means the metrics are new there.
+    The workspace must have every metrics file (a missing or unreadable one is an InputError).
+    At the base, DVC reads cached outputs from the local cache, else from the default remote,
+    without writing them into the workspace. A file the base does not declare means its metrics
+    are new; one it declares but that could not be read is in ``Snapshot.unreadable``, with why.
+    *base_name* is the base as the user knows it (``origin/main``), for those sentences.
     """
     from dvc.repo import Repo
+
+    from mlops_ci.base_files import default_remote
 
     use_our_log_handlers()
     targets = list(metric_files) or None
@@ -156,6 +167,7 @@ def read_snapshots(
     with Repo(str(root)) as repo:
         metrics = repo.metrics.show(targets=targets, revs=revs)
         params = repo.params.show(revs=revs)
+        remote = default_remote(repo)
 
     head_key = "workspace" if revs else ""
     if not (metrics.get(head_key) or {}).get("data"):
@@ -173,29 +185,63 @@ def read_snapshots(
     )
     if base_rev is None:
         return head, None
+    where = base_name or base_rev[:12]
+    missing: list[str] = []
     base = Snapshot(
         metrics=_files_data(
-            metrics.get(base_rev, {}), kind="metrics", where=base_rev[:12], strict=False
+            metrics.get(base_rev, {}), kind="metrics", where=where, strict=False, missing=missing
         ),
-        params=_files_data(
-            params.get(base_rev, {}), kind="params", where=base_rev[:12], strict=False
-        ),
+        params=_files_data(params.get(base_rev, {}), kind="params", where=where, strict=False),
+    )
+    base.unreadable = _unreadable(
+        root, base_rev, [*missing, *(f for f in head.metrics if f not in base.metrics)],
+        revision=where, remote=remote,
     )
     return head, base
 
 
+def _unreadable(
+    root: Path, rev: str, files: list[str], *, revision: str, remote: str | None
+) -> dict[str, str]:
+    """The *files* the base declares but DVC could not read there, each with why and the fix."""
+    from mlops_ci.base_files import declared_at, unreadable_reason
+
+    if not files:
+        return {}
+    declared = declared_at(root, rev)
+    branch = revision.removeprefix("origin/")
+    reasons: dict[str, str] = {}
+    for file in dict.fromkeys(files):
+        reason = unreadable_reason(
+            file, declared, revision=revision, branch=branch, remote=remote
+        )
+        if reason:
+            reasons[file] = reason
+    return reasons
+
+
 def _files_data(
-    rev_result: dict[str, Any], *, kind: str, where: str, strict: bool
+    rev_result: dict[str, Any],
+    *,
+    kind: str,
+    where: str,
+    strict: bool,
+    missing: list[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Flatten DVC's ``{"data": {file: {"data": {...}} | {"error": exc}}}`` for one revision."""
+    """Flatten DVC's ``{"data": {file: {"data": {...}} | {"error": exc}}}`` for one revision.
+
+    Not *strict*: a file that is not there is left out, and its name added to *missing*.
+    """
     out: dict[str, dict[str, Any]] = {}
     for path, entry in sorted((rev_result.get("data") or {}).items()):
         if "error" in entry:
             error = entry["error"]
-            missing = isinstance(error, FileNotFoundError) or "FileNotFound" in repr(error)
-            if missing and not strict:
+            absent = _is_absent(error)
+            if absent and not strict:
+                if missing is not None:
+                    missing.append(path)
                 continue
-            if missing:
+            if absent:
                 raise InputError(
                     f"The {kind} file {path} does not exist in {where} after the pipeline ran. "
                     "Check that a stage in dvc.yaml writes it, and `metrics.files` in mlops.yaml."
@@ -217,6 +263,14 @@ def _files_data(
         _check_text(path, source, what="a name of a file")
         out[path] = flatten(data, source=source)
     return out
+
+
+def _is_absent(error: object) -> bool:
+    """DVC's error for a file that is not there: not in git, nor the cache, nor the remote."""
+    name = type(error).__name__
+    return isinstance(error, FileNotFoundError) or "FileNotFound" in repr(error) or (
+        "Remote" in name or "Missing" in name or "failed to load directory" in str(error)
+    )
 
 
 def _short(error: object) -> str:

@@ -36,6 +36,7 @@ CHANGE_MARKS: dict[str, str] = {
     "new": "🆕 new",
     "removed": "➖ removed",
     "changed": "🔄 changed",
+    "unknown": "❓ base unreadable",
 }
 
 STATUS_MARKS: dict[str, str] = {
@@ -396,7 +397,9 @@ _ANSI = {
     "bold_green": "1;32",
     "bold_yellow": "1;33",
 }
-_CHANGE_COLORS = {"better": "green", "worse": "red", "new": "cyan", "removed": "yellow"}
+_CHANGE_COLORS = {
+    "better": "green", "worse": "red", "new": "cyan", "removed": "yellow", "unknown": "bold_red",
+}
 _STATUS_TEXT = {"pass": "pass", "fail": "FAIL", "warn": "warn", "new": "new"}
 _STATUS_COLORS = {"pass": "green", "fail": "bold_red", "warn": "yellow", "new": "cyan"}
 

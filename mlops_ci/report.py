@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 SCHEMA_VERSION = "1.0"
 
-MetricChange = Literal["better", "worse", "unchanged", "new", "removed", "changed"]
+# "unknown": the base declares the metric's file but its value could not be read (base_note)
+MetricChange = Literal["better", "worse", "unchanged", "new", "removed", "changed", "unknown"]
 ParamChangeKind = Literal["added", "removed", "modified"]
 GateVerdict = Literal["pass", "fail", "new"]
 Severity = Literal["error", "warning"]
@@ -47,6 +48,8 @@ class MetricDiff:
     higher_is_better: bool
     change: MetricChange
     primary: bool = False
+    # why the base value is missing or not a number though the base has the metric; else None
+    base_note: str | None = None
 
 
 @dataclass

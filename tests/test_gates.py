@@ -229,12 +229,17 @@ def test_a_relative_gate_against_a_base_that_is_not_a_number_says_so(base):
     drop, floor = evaluate_gates(
         [gate("m", rule("max_drop", 2, relative=True), rule("min", 0.5))], ms, digits=4
     )
-    assert drop.verdict == "new" and drop.limit is None  # not a pass, not a failure
-    assert "base value is" in drop.explanation and "not a number" in drop.explanation
+    # the base has the metric but not as a number: a pass would hide a worse model
+    assert drop.verdict == "fail" and drop.severity == "error" and drop.limit is None
+    assert "not a number" in drop.explanation and "missing: warn" in drop.explanation
     assert "could not be checked" in drop.explanation and "new metric" not in drop.explanation
     assert floor.verdict == "pass"  # absolute rules do not need the base
-    summary = overall_verdict([drop, floor]).summary
-    assert summary == "1 gate check passed; 1 could not be checked: the base value is not a number."
+    assert overall_verdict([drop, floor]).status == "fail"
+    (soft,) = evaluate_gates(
+        [gate("m", rule("max_drop", 2, relative=True))], ms, digits=4, base_missing="warn"
+    )
+    assert (soft.verdict, soft.severity) == ("fail", "warning")
+    assert overall_verdict([soft]).warnings == 1
 
 
 def test_a_huge_but_finite_base_gives_a_finite_report():
@@ -268,22 +273,24 @@ HEAD_METRICS = (
 )
 
 
-def test_nan_at_the_base_leaves_the_relative_gate_unchecked_and_says_why(project: Path):
+def test_nan_at_the_base_fails_the_relative_gate_and_says_why(project: Path):
     on_a_branch_from_base(
         project, '{"accuracy": NaN, "roc_auc": 0.99, "f1": 0.97, "log_loss": 0.07}'
     )
     write_metrics(project, HEAD_METRICS)
     result = cli("run", "--no-repro", cwd=project)
-    assert result.code == 0, result.stderr
+    assert result.code == 1, result.stderr
     report = json.loads((project / ".mlops" / "report.json").read_text())
     (accuracy,) = [g for g in report["gates"] if g["metric"] == "accuracy"]
-    assert accuracy["verdict"] == "new" and accuracy["base"] == "nan"
+    assert accuracy["verdict"] == "fail" and accuracy["base"] == "nan"
     assert accuracy["explanation"] == (
-        "accuracy's base value is 'nan', not a number, so max_drop 0.01 could not be checked; "
-        "it applies again once the base has a numeric value."
+        "accuracy's base value is unavailable, so max_drop 0.01 could not be checked "
+        "(`base: {missing: warn}` in mlops.yaml makes this a warning): "
+        "The base holds it as 'nan', not a number."
     )
-    assert "1 could not be checked: the base value is not a number" in report["verdict"]["summary"]
-    assert "could not be checked" in (project / ".mlops" / "report.md").read_text()
+    (metric,) = [m for m in report["metrics"] if m["name"] == "accuracy"]
+    assert metric["base_note"] == "The base holds it as 'nan', not a number."
+    assert "Base value missing" in (project / ".mlops" / "report.md").read_text()
 
 
 @pytest.mark.parametrize("value", ["Infinity", "-Infinity", "NaN"])

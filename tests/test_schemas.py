@@ -157,7 +157,7 @@ REPORT_OBJECTS: list[tuple[Callable[[dict[str, Any]], dict[str, Any]], type]] = 
 
 
 # Fields added after schema 1.0: optional, so that reports written before them still load.
-OPTIONAL_FIELDS = {"base_lock_error"}
+OPTIONAL_FIELDS = {"base_lock_error", "base_note"}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,156 @@
+"""A base whose metrics cannot be read never passes silently (issue 7, sections 1 and 2).
+
+Real git and real dvc, in the layouts DVC's documentation teaches: metrics inside a DVC-cached
+output directory (with a local-directory remote standing in for S3), and a `cache: false`
+metrics file that .gitignore keeps out of every commit.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import clean_env, cli, git
+
+WRITE = f"{sys.executable} evaluate.py"
+EVALUATE = (
+    "import json, os\nos.makedirs('eval', exist_ok=True)\n"
+    "json.dump({'acc': float(open('score').read())}, open('eval/metrics.json', 'w'))\n"
+)
+
+CACHED_OUT = f"""\
+stages:
+  evaluate:
+    cmd: {WRITE}
+    deps: [score, evaluate.py]
+    outs: [eval]
+metrics:
+  - eval/metrics.json
+"""
+
+UNCACHED_IGNORED = f"""\
+stages:
+  evaluate:
+    cmd: {WRITE}
+    deps: [score, evaluate.py]
+    metrics:
+      - eval/metrics.json:
+          cache: false
+"""
+
+MLOPS = """\
+model: {name: m, path: score}
+gates:
+  - metric: acc
+    max_drop: 0.01
+"""
+
+
+def dvc(*args: str, cwd: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, env=clean_env(),
+                          check=False, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def make_project(root: Path, dvc_yaml: str, *, mlops: str = MLOPS) -> None:
+    """A base on main at acc 0.9, and a branch `change` whose model got worse (acc 0.5)."""
+    root.mkdir()
+    git("init", "-q", "-b", "main", cwd=root)
+    dvc("init", "-q", cwd=root)
+    (root / "dvc.yaml").write_text(dvc_yaml)
+    (root / "mlops.yaml").write_text(mlops)
+    (root / ".gitignore").write_text("/eval\n.mlops/\n")
+    (root / "score").write_text("0.9")
+    (root / "evaluate.py").write_text(EVALUATE)
+    dvc("repro", cwd=root)
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", "base", cwd=root)
+    git("checkout", "-qb", "change", cwd=root)
+    (root / "score").write_text("0.5")
+
+
+def report(root: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads((root / ".mlops" / "report.json").read_text())
+
+
+def test_cached_output_lost_from_cache_and_remote_fails_the_relative_gate(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    make_project(root, CACHED_OUT)
+    remote = tmp_path / "remote"
+    dvc("remote", "add", "-d", "storage", str(remote), cwd=root)
+    git("commit", "-qam", "remote", cwd=root)
+    shutil.rmtree(root / ".dvc" / "cache" / "files")  # the base's objects: nowhere
+    result = cli("run", "--base", "main", cwd=root)
+    assert result.code == 1, result.stdout + result.stderr
+    gate = report(root)["gates"][0]
+    assert gate["verdict"] == "fail"
+    assert "applies from the next change on" not in gate["explanation"]
+    metric = report(root)["metrics"][0]
+    assert metric["change"] == "unknown"
+    note = metric["base_note"]
+    assert "eval/metrics.json at main" in note and "'storage'" in note and "dvc push" in note
+    assert "JSON or YAML" not in result.stdout + result.stderr
+    assert "Base value missing" in (root / ".mlops" / "report.md").read_text()
+
+
+def test_cached_output_is_read_from_the_remote_without_touching_the_workspace(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "repo"
+    make_project(root, CACHED_OUT)
+    (root / "score").write_text("0.9")
+    git("checkout", "-q", "main", cwd=root)
+    dvc("remote", "add", "-d", "storage", str(tmp_path / "remote"), cwd=root)
+    git("commit", "-qam", "remote", cwd=root)
+    dvc("push", cwd=root)
+    git("checkout", "-q", "change", cwd=root)
+    git("merge", "-q", "main", cwd=root)
+    (root / "score").write_text("0.5")
+    shutil.rmtree(root / ".dvc" / "cache" / "files")  # only the remote has the base's objects
+    result = cli("run", "--base", "main", cwd=root)
+    assert result.code == 1, result.stdout + result.stderr  # acc fell 0.9 -> 0.5: a real fail
+    data = report(root)
+    assert data["metrics"][0]["base"] == 0.9
+    assert "fell by" in data["gates"][0]["explanation"]
+    assert json.loads((root / "eval" / "metrics.json").read_text()) == {"acc": 0.5}
+
+
+def test_uncached_metrics_file_no_commit_holds_fails_with_the_fix(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    make_project(root, UNCACHED_IGNORED)
+    result = cli("run", "--base", "main", cwd=root)
+    assert result.code == 1, result.stdout + result.stderr
+    data = report(root)
+    assert data["gates"][0]["verdict"] == "fail"
+    note = data["metrics"][0]["base_note"]
+    assert "cache: false" in note and "git add eval/metrics.json" in note
+
+
+def test_missing_warn_softens_to_a_warning_that_says_why(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    make_project(root, UNCACHED_IGNORED, mlops=MLOPS + "base:\n  missing: warn\n")
+    result = cli("run", "--base", "main", cwd=root)
+    assert result.code == 0, result.stdout + result.stderr
+    data = report(root)
+    gate = data["gates"][0]
+    assert (gate["verdict"], gate["severity"]) == ("fail", "warning")
+    assert "cache: false" in gate["explanation"]
+    assert data["verdict"]["warnings"] == 1
+
+
+def test_a_metrics_file_the_base_does_not_declare_is_new(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    make_project(root, UNCACHED_IGNORED)
+    git("checkout", "-q", "main", cwd=root)
+    (root / "dvc.yaml").write_text("stages: {}\n")
+    git("rm", "-q", "dvc.lock", cwd=root)
+    git("commit", "-qam", "no metrics yet", cwd=root)
+    git("checkout", "-q", "change", cwd=root)
+    git("reset", "-q", "--soft", "main", cwd=root)
+    (root / "dvc.yaml").write_text(UNCACHED_IGNORED)
+    result = cli("run", "--base", "main", cwd=root)
+    assert result.code == 0, result.stdout + result.stderr
+    assert report(root)["gates"][0]["verdict"] == "new"
