@@ -94,6 +94,9 @@ def test_cached_output_lost_from_cache_and_remote_fails_the_relative_gate(tmp_pa
     assert "eval/metrics.json at main" in note and "'storage'" in note and "dvc push" in note
     assert "JSON or YAML" not in result.stdout + result.stderr
     assert "Base value missing" in (root / ".mlops" / "report.md").read_text()
+    assert "Base value missing: eval/metrics.json at main" in (
+        root / ".mlops" / "model-card.md"
+    ).read_text()
 
 
 def test_cached_output_is_read_from_the_remote_without_touching_the_workspace(
