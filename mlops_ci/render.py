@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_ci.compare import is_number, json_safe
 from mlops_ci.errors import ConfigError
 from mlops_ci.report import GateResult, MetricDiff, Report
-from mlops_ci.security import log_safe
+from mlops_ci.security import MD_ESCAPES, log_safe
 
 if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
@@ -46,23 +46,7 @@ STATUS_MARKS: dict[str, str] = {
     "new": "🆕 new",
 }
 
-# GFM table cells and inline text: these characters would start markup, split a cell or open
-# raw HTML; entities for the HTML ones, backslash escapes for the rest.
-_MD_ESCAPES = str.maketrans(
-    {
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
-        "\\": "\\\\",
-        "|": "\\|",
-        "`": "\\`",
-        "*": "\\*",
-        "_": "\\_",
-        "[": "\\[",
-        "]": "\\]",
-        "~": "\\~",
-    }
-)
+_MD_ESCAPES = str.maketrans(MD_ESCAPES)
 
 
 # --- value formatting (shared by the templates and the terminal) ---

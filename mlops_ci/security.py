@@ -285,24 +285,24 @@ def mask_secrets(text: str, secrets: Iterable[str]) -> str:
 
 _WJ = "\u2060"  # WORD JOINER: invisible, and breaks GitHub's mention and reference patterns
 
-_MD_INERT_ESCAPES = str.maketrans(
-    {
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
-        "\\": "\\\\",
-        "|": "\\|",
-        "`": "\\`",
-        "*": "\\*",
-        "_": "\\_",
-        "[": "\\[",
-        "]": "\\]",
-        "~": "\\~",
-        "!": "\\!",
-        "#": "\\#",
-        "$": "\\$",
-    }
-)
+# GFM table cells and inline text: these characters would start markup, split a cell or open
+# raw HTML; entities for the HTML ones, backslash escapes for the rest. render.md uses these.
+MD_ESCAPES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    "\\": "\\\\",
+    "|": "\\|",
+    "`": "\\`",
+    "*": "\\*",
+    "_": "\\_",
+    "[": "\\[",
+    "]": "\\]",
+    "~": "\\~",
+}
+# Untrusted text also loses images (`!`), headings and references (`#`) and math (`$`).
+_MD_INERT_ESCAPES = str.maketrans({**MD_ESCAPES, "!": "\\!", "#": "\\#", "$": "\\$"})
+
 # What GitHub turns into links after rendering: @mentions, #123 / GH-123 / owner/repo#1
 # references, URLs and www. autolinks, e-mail addresses.
 _AUTOLINKS = [
