@@ -79,6 +79,16 @@ def git(*args: str, cwd: Path) -> str:
     ).stdout.strip()
 
 
+def dvc(*args: str, cwd: Path, timeout: float = 300) -> str:
+    """Run the real `dvc` in the test environment; fail the test with DVC's own words."""
+    done = subprocess.run(
+        [sys.executable, "-m", "dvc", *args], cwd=cwd, env=clean_env(), check=False,
+        capture_output=True, text=True, timeout=timeout,
+    )
+    assert done.returncode == 0, f"dvc {' '.join(args)}: {done.stdout}{done.stderr}"
+    return done.stdout
+
+
 def tree_state(root: Path) -> dict[str, bytes]:
     """Every file in the work tree (outside .git, .dvc/tmp and .dvc/cache) with its content."""
     state = {}

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-from conftest import clean_env, cli, git
+from conftest import cli, dvc, git
 
 WRITE = f"{sys.executable} evaluate.py"
 EVALUATE = (
@@ -47,12 +46,6 @@ gates:
   - metric: acc
     max_drop: 0.01
 """
-
-
-def dvc(*args: str, cwd: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, env=clean_env(),
-                          check=False, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def make_project(root: Path, dvc_yaml: str, *, mlops: str = MLOPS) -> None:
