@@ -13,8 +13,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mlops_ci.errors import InputError
-from mlops_ci.lockfile import LOCK_FILE, MAX_LOCK_BYTES, LockError, _load_yaml, parse_lock
+from mlops_ci.lockfile import LOCK_FILE, MAX_LOCK_BYTES, LockError, load_yaml, parse_lock
+from mlops_ci.proc import git
 from mlops_ci.revisions import show_file
+from mlops_ci.security import read_regular_file, resolve_inside
 
 DVC_FILE = "dvc.yaml"
 
@@ -39,11 +41,37 @@ class Declared:
 def declared_at(root: Path, rev: str) -> Declared:
     """What *rev*'s dvc.yaml and dvc.lock declare: outs, metrics and plots of every stage and
     the top-level `metrics:`; a dvc.yaml that cannot be read proves nothing absent."""
-    cached: dict[str, bool] = {}
     try:
         text = show_file(root, rev, DVC_FILE, limit=MAX_LOCK_BYTES)
-        data = _load_yaml(text) if text else None
-    except (InputError, LockError):
+    except InputError:
+        return Declared({}, readable=False)
+    try:
+        lock_text = show_file(root, rev, LOCK_FILE, limit=MAX_LOCK_BYTES)
+    except InputError:
+        lock_text = None
+    return _declared(text, lock_text)
+
+
+def declared_in_workspace(root: Path) -> Declared:
+    """What the workspace's dvc.yaml and dvc.lock declare (both already checked by the run)."""
+    texts: list[str | None] = []
+    for name in (DVC_FILE, LOCK_FILE):
+        try:
+            path = resolve_inside(root, name, what=name)
+            data = read_regular_file(path, what=name, limit=MAX_LOCK_BYTES)
+            texts.append(data.decode("utf-8", errors="replace"))
+        except FileNotFoundError:
+            texts.append(None)
+        except (InputError, OSError):
+            return Declared({}, readable=False)
+    return _declared(texts[0], texts[1])
+
+
+def _declared(dvc_text: str | None, lock_text: str | None) -> Declared:
+    cached: dict[str, bool] = {}
+    try:
+        data = load_yaml(dvc_text) if dvc_text else None
+    except LockError:
         return Declared(cached, readable=False)
     if isinstance(data, dict):
         for path, cache in _entries(data.get("metrics")):
@@ -55,9 +83,8 @@ def declared_at(root: Path, rev: str) -> Declared:
                     for path, cache in _entries(stage.get(key)):
                         cached[path] = cache
     try:
-        lock_text = show_file(root, rev, LOCK_FILE, limit=MAX_LOCK_BYTES)
         lock = parse_lock(lock_text) if lock_text else None
-    except InputError:
+    except (InputError, LockError):
         lock = None
     # produced only if dvc.lock records the output: a pipeline never run there made nothing
     produced = {out.path for stage in (lock.stages if lock else ()) for out in stage.outs}
@@ -111,6 +138,39 @@ def unreadable_reason(
     return (
         f"{path} at {revision}{inside} {tried}. {fix}."
     )
+
+
+def next_base_problems(root: Path, files: list[str], *, remote: str | None) -> dict[str, str]:
+    """The workspace's metrics *files* that a run on the next change, in a fresh clone, will
+    not find at this revision, each with why and the fix: a file git ignores and DVC does not
+    cache is in no commit; one only DVC caches needs a remote to travel."""
+    if not files:
+        return {}
+    declared = declared_in_workspace(root)
+    if not declared.readable:
+        return {}
+    problems: dict[str, str] = {}
+    for path in dict.fromkeys(files):
+        holder = declared.holder(path)
+        if holder is not None and holder[1]:
+            if remote is None:
+                problems[path] = (
+                    f"{path} is kept in this machine's DVC cache only and no DVC remote is "
+                    "configured, so a fresh clone of the next change (as in CI) will not find "
+                    "it. Add one (`dvc remote add -d NAME URL`) and run `dvc push`."
+                )
+        elif _ignored(root, path):
+            problems[path] = (
+                f"{path} is ignored by git and not cached by DVC, so no commit will hold it. "
+                f"Remove it from .gitignore and `git add {path}`, or let DVC cache it and "
+                "`dvc push`."
+            )
+    return problems
+
+
+def _ignored(root: Path, path: str) -> bool:
+    # without --no-index, a file git already tracks is not "ignored", whatever .gitignore says
+    return bool(git("check-ignore", "--", path, cwd=root, check=False))
 
 
 def default_remote(repo: Any) -> str | None:

@@ -33,6 +33,7 @@ def build_report(
         base.metrics if base else None,
         config.metrics,
         unreadable=base.unreadable if base else None,
+        next_base=head.next_base,
     )
     check_primary(config, metrics)
     gates = evaluate_gates(

@@ -65,11 +65,14 @@ def compare_metrics(
     base: dict[str, dict[str, Any]] | None,
     config: MetricsConfig,
     unreadable: dict[str, str] | None = None,
+    next_base: dict[str, str] | None = None,
 ) -> list[MetricDiff]:
     """Every metric at head or base: values, deltas and whether it got better.
 
     A metric whose file the base declares but could not be read (*unreadable*: file -> why) is
-    not new: its change is "unknown" and its ``base_note`` says why.
+    not new: its change is "unknown" and its ``base_note`` says why. A new metric whose file the
+    next change will not find at this revision either (*next_base*: file -> why) keeps the why
+    in ``next_base_note``, so that no gate says it "applies from the next change on" untruly.
 
     Order: the primary metric first, then the metrics in the order their files list them, then
     metrics that exist only at base (removed).
@@ -91,6 +94,7 @@ def compare_metrics(
                     in_base=name in base_values,
                     config=config,
                     base_note=(unreadable or {}).get(file),
+                    next_base_note=(next_base or {}).get(file),
                 )
             )
     if config.primary:
@@ -108,6 +112,7 @@ def _metric_diff(
     in_base: bool,
     config: MetricsConfig,
     base_note: str | None = None,
+    next_base_note: str | None = None,
 ) -> MetricDiff:
     higher = config.higher_is_better.get(f"{file}:{name}", config.higher_is_better.get(name, True))
     delta: float | None = None
@@ -141,6 +146,7 @@ def _metric_diff(
         change=change,
         primary=config.primary in (name, f"{file}:{name}"),
         base_note=base_note,
+        next_base_note=next_base_note if change == "new" else None,
     )
 
 

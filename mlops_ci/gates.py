@@ -133,9 +133,14 @@ def evaluate_rule(
     elif base is None and metric.change == "new":
         limit = None
         verdict = "new"
+        later = (
+            f"it cannot apply from the next change on either: {metric.next_base_note}"
+            if metric.next_base_note
+            else "applies from the next change on."
+        )
         explanation = (
             f"{metric.name} has no base value to compare with: the base does not produce "
-            f"{metric.file} (new metric); {rule.rule} {rule.text} applies from the next change on."
+            f"{metric.file} (new metric); {rule.rule} {rule.text} {later}"
         )
     elif base is None:
         # The base has the metric, unreadable or not a number: a pass would hide a model that

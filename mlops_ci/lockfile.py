@@ -70,7 +70,7 @@ def parse_lock(text: str) -> Lock:
     """
     if "\ufffd" in text:
         raise LockError("is not UTF-8 text")
-    return _lock_from_data(_load_yaml(text.removeprefix("\ufeff")))
+    return _lock_from_data(load_yaml(text.removeprefix("\ufeff")))
 
 
 def decode_lock(data: bytes) -> str:
@@ -83,7 +83,8 @@ def decode_lock(data: bytes) -> str:
         ) from None
 
 
-def _load_yaml(text: str) -> Any:
+def load_yaml(text: str) -> Any:
+    """YAML read as untrusted data: a LockError that names the line, never the line's text."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 

@@ -37,6 +37,8 @@ class Snapshot:
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
     # metrics files the revision declares but whose values could not be read: file -> why
     unreadable: dict[str, str] = field(default_factory=dict)
+    # at head: metrics files the next change will not find at this revision either -> why
+    next_base: dict[str, str] = field(default_factory=dict)
 
 
 def repro(
@@ -159,7 +161,7 @@ def read_snapshots(
     """
     from dvc.repo import Repo
 
-    from mlops_ci.base_files import default_remote
+    from mlops_ci.base_files import default_remote, next_base_problems
 
     use_our_log_handlers()
     targets = list(metric_files) or None
@@ -184,6 +186,7 @@ def read_snapshots(
         ),
     )
     if base_rev is None:
+        head.next_base = next_base_problems(root, list(head.metrics), remote=remote)
         return head, None
     where = base_name or base_rev[:12]
     missing: list[str] = []
@@ -197,6 +200,8 @@ def read_snapshots(
         root, base_rev, [*missing, *(f for f in head.metrics if f not in base.metrics)],
         revision=where, remote=remote,
     )
+    new_files = [f for f in head.metrics if f not in base.metrics and f not in base.unreadable]
+    head.next_base = next_base_problems(root, new_files, remote=remote)
     return head, base
 
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 # "unknown": the base declares the metric's file but its value could not be read (base_note)
 MetricChange = Literal["better", "worse", "unchanged", "new", "removed", "changed", "unknown"]
@@ -50,6 +50,8 @@ class MetricDiff:
     primary: bool = False
     # why the base value is missing or not a number though the base has the metric; else None
     base_note: str | None = None
+    # a new metric only: why the next change will have no base value for it either; else None
+    next_base_note: str | None = None
 
 
 @dataclass

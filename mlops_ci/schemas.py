@@ -19,6 +19,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, cast
 
 from mlops_ci.errors import InputError
+from mlops_ci.report import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
@@ -26,8 +27,10 @@ if TYPE_CHECKING:
 REPORT_SCHEMA = "report.schema.json"
 CONFIG_SCHEMA = "mlops.schema.json"
 
-# The Report major version this code reads; minor versions only ever add.
-SUPPORTED_REPORT_MAJOR = 1
+# The Report versions this code reads: its own major, minors up to the one it writes (minor
+# versions only ever add keys).
+SUPPORTED_REPORT_MAJOR = int(SCHEMA_VERSION.split(".")[0])
+_READ_MINOR = int(SCHEMA_VERSION.split(".")[1])
 
 KeyPath = tuple[str | int, ...]
 
@@ -75,11 +78,18 @@ def validate_report(data: object, *, source: str) -> None:
         raise InputError(f"{where} the document must be a JSON object, not {describe_value(data)}.")
     version = data.get("schema_version")
     version = version if isinstance(version, str) else ""
-    major = re.fullmatch(r"([0-9]+)\.[0-9]+", version)
-    if major and int(major.group(1)) != SUPPORTED_REPORT_MAJOR:
+    parts = re.fullmatch(r"([0-9]+)\.([0-9]+)", version)
+    if parts and int(parts.group(1)) != SUPPORTED_REPORT_MAJOR:
         raise InputError(
             f"{where} schema_version {version!r} is not supported; this mlops-ci reads "
             f"{SUPPORTED_REPORT_MAJOR}.x reports, so use the mlops-ci version that wrote it."
+        )
+    if parts and int(parts.group(2)) > _READ_MINOR:
+        # A newer minor may carry keys whose meaning this reader cannot check: refused, never
+        # half-read (the document may come from a fork). docs/report.md states the policy.
+        raise InputError(
+            f"{where} schema_version {version!r} is newer than this mlops-ci reads (up to "
+            f"{SCHEMA_VERSION}). Read it with the mlops-ci version that wrote it, or a newer one."
         )
     violation = report_violation(data)
     if violation is not None:

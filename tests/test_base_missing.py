@@ -12,7 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from conftest import cli, dvc, git
+from conftest import cli, dvc, git, tree_state
 
 WRITE = f"{sys.executable} evaluate.py"
 EVALUATE = (
@@ -105,13 +105,16 @@ def test_cached_output_is_read_from_the_remote_without_touching_the_workspace(
     git("checkout", "-q", "change", cwd=root)
     git("merge", "-q", "main", cwd=root)
     (root / "score").write_text("0.5")
+    dvc("repro", cwd=root)
     shutil.rmtree(root / ".dvc" / "cache" / "files")  # only the remote has the base's objects
+    before = tree_state(root)
     result = cli("run", "--base", "main", cwd=root)
     assert result.code == 1, result.stdout + result.stderr  # acc fell 0.9 -> 0.5: a real fail
     data = report(root)
     assert data["metrics"][0]["base"] == 0.9
     assert "fell by" in data["gates"][0]["explanation"]
-    assert json.loads((root / "eval" / "metrics.json").read_text()) == {"acc": 0.5}
+    after = {k: v for k, v in tree_state(root).items() if not k.startswith(".mlops/")}
+    assert after == before  # the base's eval/ was read, never checked out
 
 
 def test_uncached_metrics_file_no_commit_holds_fails_with_the_fix(tmp_path: Path) -> None:
@@ -149,4 +152,47 @@ def test_a_metrics_file_the_base_does_not_declare_is_new(tmp_path: Path) -> None
     (root / "dvc.yaml").write_text(UNCACHED_IGNORED)
     result = cli("run", "--base", "main", cwd=root)
     assert result.code == 0, result.stdout + result.stderr
-    assert report(root)["gates"][0]["verdict"] == "new"
+    gate = report(root)["gates"][0]
+    assert gate["verdict"] == "new"
+    # .gitignore keeps /eval out of every commit: the next change will have no base either
+    assert "applies from the next change on" not in gate["explanation"]
+    assert "cannot apply from the next change on either" in gate["explanation"]
+    assert "eval/metrics.json is ignored by git and not cached by DVC" in gate["explanation"]
+    assert "No base for the next change either" in (root / ".mlops" / "report.md").read_text()
+
+
+def _new_cached_metric(root: Path) -> None:
+    """main declares no metrics; the branch adds a stage whose cached output holds them."""
+    make_project(root, CACHED_OUT)
+    git("checkout", "-q", "main", cwd=root)
+    (root / "dvc.yaml").write_text("stages: {}\n")
+    git("rm", "-q", "dvc.lock", cwd=root)
+    git("commit", "-qam", "no metrics yet", cwd=root)
+    git("checkout", "-q", "change", cwd=root)
+    git("reset", "-q", "--soft", "main", cwd=root)
+    (root / "dvc.yaml").write_text(CACHED_OUT)
+
+
+def test_a_new_metric_only_in_the_local_cache_says_the_next_change_needs_a_remote(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "repo"
+    _new_cached_metric(root)
+    result = cli("run", "--base", "main", cwd=root)
+    assert result.code == 0, result.stdout + result.stderr
+    metric = report(root)["metrics"][0]
+    assert metric["change"] == "new"
+    assert "no DVC remote is configured" in metric["next_base_note"]
+    assert "cannot apply from the next change on" in report(root)["gates"][0]["explanation"]
+
+
+def test_a_new_metric_that_a_remote_carries_applies_from_the_next_change_on(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "repo"
+    _new_cached_metric(root)
+    dvc("remote", "add", "-d", "storage", str(tmp_path / "remote"), cwd=root)
+    result = cli("run", "--base", "main", cwd=root)
+    assert result.code == 0, result.stdout + result.stderr
+    assert report(root)["metrics"][0]["next_base_note"] is None
+    assert report(root)["gates"][0]["explanation"].endswith("applies from the next change on.")

@@ -157,7 +157,7 @@ REPORT_OBJECTS: list[tuple[Callable[[dict[str, Any]], dict[str, Any]], type]] = 
 
 
 # Fields added after schema 1.0: optional, so that reports written before them still load.
-OPTIONAL_FIELDS = {"base_lock_error", "base_note"}
+OPTIONAL_FIELDS = {"base_lock_error", "base_note", "next_base_note"}
 
 
 @pytest.mark.parametrize(
@@ -193,10 +193,22 @@ def test_the_test_factories_make_valid_reports(make: Callable[[], Report]) -> No
     validate_report(as_json(make()), source=SOURCE)
 
 
-def test_a_newer_minor_version_is_accepted() -> None:
+def test_an_older_minor_version_is_accepted() -> None:
+    data = as_json(build_report())
+    data["schema_version"] = "1.0"
+    validate_report(data, source=SOURCE)
+
+
+def test_a_newer_minor_version_is_refused_not_half_read() -> None:
     data = as_json(build_report())
     data["schema_version"] = "1.7"
-    validate_report(data, source=SOURCE)
+    with pytest.raises(InputError) as caught:
+        validate_report(data, source=SOURCE)
+    assert str(caught.value) == (
+        f"{SOURCE}: not a mlops-ci report: schema_version '1.7' is newer than this mlops-ci "
+        f"reads (up to {SCHEMA_VERSION}). Read it with the mlops-ci version that wrote it, or a "
+        "newer one."
+    )
 
 
 json_values = st.recursive(
