@@ -237,3 +237,14 @@ def test_untrusted_dvc_yaml_is_refused_with_the_line(text: str, fragment: str) -
         parse_dvc_yaml(text)
     assert fragment in str(info.value)
     assert str(info.value).startswith("dvc.yaml")
+
+
+def test_the_commenters_trusted_config_does_not_need_the_pipeline(tmp_path: Path) -> None:
+    from mlops_ci.config import load_config
+
+    (tmp_path / ".dvc").mkdir()
+    (tmp_path / "mlops.yaml").write_text(GATES)  # no model: it is the report's
+    config = load_config(tmp_path / "mlops.yaml", pipeline=False)
+    assert config.gates[0].metric == "acc" and config.model.name == ""
+    with pytest.raises(ConfigError, match="model.name is required"):
+        load_config(tmp_path / "mlops.yaml")
