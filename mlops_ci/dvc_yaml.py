@@ -20,7 +20,7 @@ from typing import Any
 from mlops_ci.config_yaml import KeyPath, Positions, at, parse_document
 from mlops_ci.errors import ConfigError
 from mlops_ci.schemas import format_path
-from mlops_ci.security import read_regular_file, resolve_inside, special_file_problem
+from mlops_ci.security import read_regular_file, resolve_inside
 
 DVC_YAML = "dvc.yaml"
 MAX_DVC_YAML_BYTES = 256 * 1024  # config_yaml's bound: a pipeline is a few kilobytes
@@ -88,12 +88,9 @@ class DvcYaml:
 def read_dvc_yaml(root: Path) -> DvcYaml | None:
     """The repository's dvc.yaml at *root*, checked; None when there is none."""
     path = resolve_inside(root, DVC_YAML, what=DVC_YAML, error=ConfigError)
-    problem = special_file_problem(path)
-    if problem:
-        raise ConfigError(f"{path} {problem}, not DVC's pipeline file; replace it with one.")
-    try:
+    try:  # a FIFO or a device is refused by its type, before anything is read
         data = read_regular_file(
-            path, what="DVC's pipeline file", limit=MAX_DVC_YAML_BYTES, error=ConfigError
+            path, what="DVC's file", limit=MAX_DVC_YAML_BYTES, error=ConfigError
         )
     except FileNotFoundError:
         return None

@@ -73,6 +73,7 @@ def test_base_is_named_by_its_registered_version_and_stage(repo: Path) -> None:
     assert "**Registry (`churn`):** head not registered · base `v1.2.0` in `prod` · latest" in (
         markdown
     )
+    assert "latest `v1.2.0`\n\n### Metrics" in markdown
     assert "::error::" not in markdown + body  # tag messages are not carried into the report
 
 
@@ -85,6 +86,10 @@ def test_head_registered_and_promoted(repo: Path) -> None:
     assert data["registry"]["latest"] == "v1.3.0"
     _, body = card(repo)
     assert "- **Version:** `v1.3.0`, `" in body
+    # the report reads back: validated against the schema, and the card rendered from it
+    (repo / ".mlops" / "model-card.md").unlink()
+    assert cli("card", cwd=repo).code == 0
+    assert "this commit: `v1.3.0` in `staging`" in card(repo)[1]
 
 
 def test_deregister_and_unassign_take_the_version_and_stage_away(repo: Path) -> None:
