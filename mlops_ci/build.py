@@ -13,6 +13,8 @@ from mlops_ci.errors import ConfigError
 from mlops_ci.gates import evaluate_gates, metrics_found, overall_verdict
 from mlops_ci.lockfile import Lock
 from mlops_ci.pipeline import Snapshot, lineage_from_lock
+from mlops_ci.registry import Registry
+from mlops_ci.registry_report import registry_info
 from mlops_ci.report import MetricDiff, ModelInfo, Report, Revision
 
 
@@ -27,6 +29,7 @@ def build_report(
     base_lock: Lock | None,
     base_lock_error: str | None = None,
     now: datetime | None = None,
+    registry: Registry | None = None,
 ) -> Report:
     metrics = compare_metrics(
         head.metrics,
@@ -69,6 +72,9 @@ def build_report(
         created_at=(now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
         tool_version=__version__,
         config_file=config.path.name,
+        registry=registry_info(
+            registry, config.model.name, head=head_revision.rev, base=base_revision.rev
+        ),
     )
     report.check_limits()  # before anything is rendered or written: `run` writes all or nothing
     return report

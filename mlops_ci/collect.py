@@ -16,6 +16,7 @@ from mlops_ci.errors import InputError
 from mlops_ci.lockfile import LOCK_FILE, MAX_LOCK_BYTES, Lock, LockError, decode_lock, parse_lock
 from mlops_ci.pipeline import read_snapshots
 from mlops_ci.reads import check_workspace_reads
+from mlops_ci.registry import read_registry
 from mlops_ci.report import Report, Revision
 from mlops_ci.revisions import BaseChoice, current_branch, is_dirty, resolve, show_file
 from mlops_ci.security import read_regular_file, resolve_inside, special_file_problem
@@ -65,6 +66,7 @@ def collect_report(root: Path, config: Config, base: BaseChoice, env: Mapping[st
         lock=lock,
         base_lock=base_lock,
         base_lock_error=base_lock_error,
+        registry=read_registry(root),  # one `git for-each-ref`: the model registry's tags
     )
 
 

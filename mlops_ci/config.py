@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from mlops_ci.config_yaml import KeyPath, Positions, parse_document
 from mlops_ci.config_yaml import at as _at
 from mlops_ci.errors import ConfigError
+from mlops_ci.model_source import Declared, ModelSource, resolve_model, with_artifact
 from mlops_ci.report import CardInfo
 from mlops_ci.schemas import (
     CONFIG_SCHEMA,
@@ -150,6 +151,7 @@ class Config:
     comment: CommentConfig
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     base: BaseConfig = field(default_factory=BaseConfig)
+    found: bool = True  # False: the repository has no mlops.yaml, and these are the defaults
 
     @property
     def root(self) -> Path:
@@ -168,16 +170,23 @@ class Config:
 _PERCENT = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*%\s*$")
 _RULES: tuple[RuleName, ...] = ("min", "max", "max_drop", "max_increase")
 
-def load_config(path: Path) -> Config:
+def load_config(path: Path, *, pipeline: bool = True) -> Config:
     """Read, validate and resolve *path*; raise ConfigError naming file, line, key and fix.
 
-    *path* is the mlops.yaml file, or the directory that holds it.
+    *path* is the mlops.yaml file, or the directory that holds it. In a DVC repository without
+    one, the defaults (no gates). With *pipeline*, the model not named here is the one dvc.yaml's
+    `artifacts:` declare, and `model.path` is checked against the pipeline's outputs.
     """
     if path.is_dir() and path.name != CONFIG_FILENAME:  # a directory named mlops.yaml is refused
         path = path / CONFIG_FILENAME
-    document, positions = parse_document(_read(path), path.name)
-    _validate(document, positions, path.name)
-    config = _resolve(document, positions, path)
+    found = path.exists() or path.is_symlink() or not (path.parent / ".dvc").is_dir()
+    document: object = {}
+    positions: Positions = {}
+    if found:
+        document, positions = parse_document(_read(path), path.name)
+        document = {} if document is None else document  # the model may come from dvc.yaml
+        _validate(document, positions, path.name)
+    config = _resolve(document, positions, path, found=found, pipeline=pipeline)
     _ = config.user_template_dir  # refuses a template_dir whose real path leaves the repository
     return config
 
@@ -215,10 +224,6 @@ def _read(path: Path) -> str:
 
 
 def _validate(document: object, positions: Positions, name: str) -> None:
-    if document is None:
-        raise ConfigError(
-            f"{name} is empty; model is required: {_description(('model',))}."
-        )
     errors = list(validator(CONFIG_SCHEMA).iter_errors(document))
     if errors:
         best = min(errors, key=lambda e: _rank(e, positions))
@@ -352,15 +357,19 @@ def _deref(schema: dict[str, Any]) -> dict[str, Any]:
 # --- stage 2: resolve ------------------------------------------------------------------------
 
 
-def _resolve(document: object, positions: Positions, path: Path) -> Config:
+def _resolve(
+    document: object, positions: Positions, path: Path, *, found: bool, pipeline: bool
+) -> Config:
     data = cast("dict[str, Any]", document)
     name = path.name
 
     def section(key: str) -> dict[str, Any]:
         return dict(data.get(key) or {})  # a key left empty (`card:`) means its defaults
 
-    model = data["model"]
-    _check_relative(model["path"], ("model", "path"), positions, name)
+    model = section("model")
+    if "path" in model:
+        _check_relative(model["path"], ("model", "path"), positions, name)
+    source = _model_source(model, positions, path, found=found, pipeline=pipeline)
     metrics = section("metrics")
     files = _as_tuple(metrics.get("files"))
     for index, file in enumerate(files):
@@ -381,8 +390,8 @@ def _resolve(document: object, positions: Positions, path: Path) -> Config:
     return Config(
         path=path,
         model=ModelConfig(
-            name=model["name"],
-            path=model["path"],
+            name=source.name,
+            path=source.path,
             task=model.get("task", ModelConfig.task),
             library=model.get("library", ModelConfig.library),
         ),
@@ -396,7 +405,10 @@ def _resolve(document: object, positions: Positions, path: Path) -> Config:
             _gate(gate, index, positions, name)
             for index, gate in enumerate(data.get("gates") or [])
         ),
-        card=CardInfo(**{key: _card_value(key, value) for key, value in card.items()}),
+        card=with_artifact(
+            CardInfo(**{key: _card_value(key, value) for key, value in card.items()}),
+            source.artifact,
+        ),
         report=ReportConfig(
             title=report.get("title", ReportConfig.title),
             digits=int(report.get("digits", ReportConfig.digits)),
@@ -408,7 +420,24 @@ def _resolve(document: object, positions: Positions, path: Path) -> Config:
         ),
         pipeline=_pipeline(section("pipeline"), positions, name),
         base=BaseConfig(missing=section("base").get("missing", BaseConfig.missing)),
+        found=found,
     )
+
+
+def _model_source(
+    model: Mapping[str, Any], positions: Positions, path: Path, *, found: bool, pipeline: bool
+) -> ModelSource:
+    if not pipeline:  # mlops.yaml alone (the fork-safe commenter's trusted gates)
+        return ModelSource(name=model.get("name", ""), path=model.get("path", ""))
+    declared = Declared(
+        name=model.get("name"),
+        path=model.get("path"),
+        config_found=found,
+        config_file=path.name,
+        where=_at(path.name, positions, ("model",)),
+        path_where=_at(path.name, positions, ("model", "path")),
+    )
+    return resolve_model(path.parent, declared)
 
 
 def _gate(gate: Mapping[str, Any], index: int, positions: Positions, name: str) -> GateConfig:

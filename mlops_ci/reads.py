@@ -37,7 +37,8 @@ def check_workspace_reads(root: Path, config: Config) -> None:
     DVC's own files come first: a FIFO there would hang DVC before any metric is listed.
     """
     check_pipeline_files(root)
-    resolve_in_workspace(root, config.model.path, what="model.path")
+    if config.model.path:  # "" when no mlops.yaml or artifact names a model file
+        resolve_in_workspace(root, config.model.path, what="model.path")
     metrics, params = workspace_read_paths(root, config.metrics.files)
     for what, paths in (("The metrics file", metrics), ("The params file", params)):
         for relative in paths:

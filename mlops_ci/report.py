@@ -140,6 +140,25 @@ class CardInfo:
 
 
 @dataclass
+class RegistryState:
+    """The model in the registry (GTO's git tags) at one revision's commit."""
+
+    version: str | None = None  # the highest version registered on the commit, if any
+    stages: list[str] = field(default_factory=list)  # stages whose current version is on it
+
+
+@dataclass
+class RegistryInfo:
+    """What the registry's tags say about the model at head and at base (docs/registry.md)."""
+
+    artifact: str  # the name in the tags; "" for bare vX.Y.Z tags (a single-model repository)
+    latest: str | None = None  # the highest registered version, at whatever commit
+    deprecated: bool = False
+    head: RegistryState = field(default_factory=RegistryState)
+    base: RegistryState | None = None  # None when there is no base
+
+
+@dataclass
 class Verdict:
     status: OverallVerdict
     failed: int  # error-severity rules that failed
@@ -168,6 +187,7 @@ class Report:
     tool_version: str
     config_file: str = "mlops.yaml"
     schema_version: str = SCHEMA_VERSION
+    registry: RegistryInfo | None = None  # None: no registry tags name the model
 
     # --- queries publishers share ---
 
@@ -233,7 +253,21 @@ class Report:
             created_at=data["created_at"],
             tool_version=data["tool_version"],
             config_file=data.get("config_file", "mlops.yaml"),
+            registry=_registry(data.get("registry")),
         )
+
+
+def _registry(data: dict[str, Any] | None) -> RegistryInfo | None:
+    if data is None:
+        return None
+    base = data.get("base")
+    return RegistryInfo(
+        artifact=data["artifact"],
+        latest=data.get("latest"),
+        deprecated=data.get("deprecated", False),
+        head=RegistryState(**data["head"]),
+        base=RegistryState(**base) if base is not None else None,
+    )
 
 
 def load_report(path: Path) -> Report:

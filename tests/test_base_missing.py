@@ -41,7 +41,7 @@ stages:
 """
 
 MLOPS = """\
-model: {name: m, path: score}
+model: {name: m, path: eval/metrics.json}  # the only output; no stage writes a model
 gates:
   - metric: acc
     max_drop: 0.01

@@ -262,8 +262,8 @@ def test_missing_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text", ["", "\n", "# nothing yet\n", "---\n"])
 def test_empty_file(tmp_path: Path, text: str) -> None:
     message = config_error(tmp_path, text)
-    assert message.startswith("mlops.yaml is empty; model is required: ")
-    assert "path: model.pkl" in message
+    assert message.startswith("mlops.yaml: model.name is required: name the model in ")
+    assert "artifact of `type: model`" in message
 
 
 def test_not_utf8(tmp_path: Path) -> None:
@@ -322,13 +322,15 @@ ERRORS: dict[str, tuple[str, str]] = {
     ),
     "missing model.path": (
         "version: 1\nmodel:\n  name: a\n",
-        "mlops.yaml, line 2: model.path is required: the path of the model file, e.g. model.pkl "
-        "(relative to the repository root, an output of a dvc.yaml stage).",
+        "mlops.yaml, line 2: model.path is required: name the model in mlops.yaml (`model: "
+        "{name: churn, path: models/model.pkl}`), or declare it in dvc.yaml as an artifact of "
+        "`type: model` (`artifacts: {churn: {path: models/model.pkl, type: model}}`).",
     ),
     "missing model": (
         "gates: []\n",
-        "mlops.yaml: model is required: the model's name and path, e.g. "
-        "`model: {name: my-model, path: model.pkl}`.",
+        "mlops.yaml: model.name is required: name the model in mlops.yaml (`model: "
+        "{name: churn, path: models/model.pkl}`), or declare it in dvc.yaml as an artifact of "
+        "`type: model` (`artifacts: {churn: {path: models/model.pkl, type: model}}`).",
     ),
     "missing gate metric": (
         MODEL + "gates:\n  - min: 1\n",
@@ -406,7 +408,8 @@ ERRORS: dict[str, tuple[str, str]] = {
     "empty model": (
         "model:\n",
         "mlops.yaml, line 1: model must be a mapping, not an empty value. `model`: the model's "
-        "name and path, e.g. `model: {name: my-model, path: model.pkl}`.",
+        "name and path, e.g. `model: {name: my-model, path: model.pkl}`; both may be left "
+        "out when dvc.yaml declares one artifact of `type: model`.",
     ),
     "number for a string": (
         "model:\n  name: 42\n  path: m.pkl\n",

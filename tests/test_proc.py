@@ -79,7 +79,10 @@ def bounded_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Res
 
 def stages(root: Path, body: str) -> None:
     """Replace the pipeline with *body* (the indented stages) and commit it."""
-    (root / "dvc.yaml").write_text("stages:\n" + textwrap.indent(textwrap.dedent(body), "  "))
+    (root / "dvc.yaml").write_text(
+        "stages:\n" + textwrap.indent(textwrap.dedent(body), "  ")
+        + "artifacts:\n  tiny:\n    path: model.txt\n    type: model\n"  # mlops.yaml's model
+    )
     git("add", "--all", cwd=root)
     git("commit", "--quiet", "-m", "Change the pipeline", cwd=root)
 

@@ -130,9 +130,14 @@ def run_unchanged(root: Path, *args: str):
     return result
 
 
-def test_no_mlops_yaml(project: Path):
+def test_no_mlops_yaml_runs_with_the_defaults(project: Path):
     (project / "mlops.yaml").unlink()
-    assert_clean_failure(run_unchanged(project, "run"), "No mlops.yaml", "mlops-ci init")
+    result = cli("run", "--no-repro", cwd=project)
+    assert result.code == 0, result.stderr
+    assert "no mlops.yaml, so no gates were checked" in result.stderr
+    report = json.loads((project / ".mlops" / "report.json").read_text())
+    assert report["gates"] == [] and report["verdict"]["status"] == "pass"
+    assert report["model"]["path"] == ""  # neither mlops.yaml nor an artifact names one
 
 
 def test_yaml_syntax_error_names_the_line(project: Path):

@@ -32,6 +32,8 @@ from mlops_ci.report import (
     MetricDiff,
     ModelInfo,
     ParamDiff,
+    RegistryInfo,
+    RegistryState,
     Report,
     Revision,
     Verdict,
@@ -153,11 +155,13 @@ REPORT_OBJECTS: list[tuple[Callable[[dict[str, Any]], dict[str, Any]], type]] = 
     (lambda s: s["$defs"]["dataVersion"], DataVersion),
     (lambda s: s["$defs"]["verdict"], Verdict),
     (lambda s: s["$defs"]["card"], CardInfo),
+    (lambda s: s["$defs"]["registry"], RegistryInfo),
+    (lambda s: s["$defs"]["registryState"], RegistryState),
 ]
 
 
 # Fields added after schema 1.0: optional, so that reports written before them still load.
-OPTIONAL_FIELDS = {"base_lock_error", "base_note", "next_base_note"}
+OPTIONAL_FIELDS = {"base_lock_error", "base_note", "next_base_note", "registry"}
 
 
 @pytest.mark.parametrize(

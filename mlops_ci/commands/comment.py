@@ -228,4 +228,4 @@ def trusted_config(cwd: Path) -> Config | None:
     path = cwd / CONFIG_FILENAME
     if not path.is_file():
         return None
-    return load_config(path)
+    return load_config(path, pipeline=False)  # its gates and comment; the model is the report's

@@ -81,6 +81,8 @@ def run(
         ),
         file=stderr,
     )
+    if not report.gates:
+        print(log_safe(no_gates_hint(report, config_found=project.config.found)), file=stderr)
     if ctx is not None:
         from mlops_ci.github.publish import RunFiles, publish_run
 
@@ -127,6 +129,17 @@ def write_report_files(project: Project, report: Report, directory: Path) -> Wri
         }
     )
     return written
+
+
+def no_gates_hint(report: Report, *, config_found: bool) -> str:
+    """The one line that says how to add gates, with a metric of this report as the example."""
+    metric = next((m.name for m in report.metrics if m.change != "removed"), "accuracy")
+    example = f"`gates: [{{metric: {metric}, min: 0.9}}]`"
+    if config_found:
+        return (f"mlops-ci: no gates in {report.config_file}, so nothing was judged; add some, "
+                f"e.g. {example} (see docs/configuration.md).")
+    return ("mlops-ci: no mlops.yaml, so no gates were checked; to add gates, write mlops.yaml "
+            f"with, e.g., {example} (see docs/configuration.md).")
 
 
 def _shown(path: Path, cwd: Path) -> str:
