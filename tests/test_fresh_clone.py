@@ -246,7 +246,7 @@ def test_a_flag_off_the_list_is_refused(clone: Path) -> None:
     [
         ("flags: [--dry]", "pipeline.flags"),
         ("flags: [--force --dry]", "pipeline.flags"),
-        ("targets: [--dry]", "pipeline.targets"),
+        ("targets: [--dry]", "pipeline.targets[0] must be a stage name"),
         ("targets: train", "pipeline.targets"),
         ("pull: sometimes", "pipeline.pull"),
     ],
