@@ -144,6 +144,36 @@ def run(
             show_default=False,
         ),
     ] = None,
+    pull: Annotated[
+        Optional[bool],  # noqa: UP045
+        typer.Option(
+            "--pull/--no-pull",
+            help="Fetch missing inputs and cached outputs from the DVC remote first "
+            "(`dvc repro --pull`). Default: pipeline.pull in mlops.yaml, else no.",
+            show_default=False,
+        ),
+    ] = None,
+    target: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--target",
+            metavar="<stage>",
+            help="A stage of dvc.yaml to reproduce, with what it depends on (repeatable). "
+            "Default: pipeline.targets in mlops.yaml, else the whole pipeline.",
+            show_default=False,
+        ),
+    ] = None,
+    repro_flag: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--repro-flag",
+            metavar="<flag>",
+            help="A `dvc repro` flag to pass on (repeatable): force, single-item, pipeline, "
+            "all-pipelines, downstream, force-downstream, allow-missing or no-run-cache. "
+            "Default: pipeline.flags in mlops.yaml.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Reproduce the pipeline, compare with the base, evaluate the gates, write the report.
 
@@ -166,6 +196,9 @@ def run(
             stderr=sys.stderr,
             github_token=github_token,
             timeout=timeout,
+            targets=target or (),
+            pull=pull,
+            repro_flags=repro_flag or (),
         )
     )
 

@@ -20,6 +20,7 @@ from mlops_ci.config_yaml import at as _at
 from mlops_ci.errors import ConfigError
 from mlops_ci.model_source import Declared, ModelSource, resolve_model, with_artifact
 from mlops_ci.report import CardInfo
+from mlops_ci.repro_options import ReproOptions
 from mlops_ci.schemas import (
     CONFIG_SCHEMA,
     deeper_error,
@@ -97,6 +98,7 @@ class CommentConfig:
 @dataclass(frozen=True)
 class PipelineConfig:
     timeout: float | None = None  # seconds `dvc repro` may run; None: no limit set here
+    repro: ReproOptions = field(default_factory=ReproOptions)  # targets, pull, flags
 
 
 @dataclass(frozen=True)
@@ -127,17 +129,29 @@ def parse_duration(text: str, *, what: str) -> float:
     return float(seconds)
 
 
+def _repro_options(section: Mapping[str, Any]) -> ReproOptions:
+    """`pipeline.targets`, `.pull` and `.flags`, as the schema has checked them."""
+    return ReproOptions(
+        targets=tuple(section.get("targets") or ()),
+        pull=bool(section.get("pull", False)),
+        flags=tuple(dict.fromkeys(section.get("flags") or ())),
+    )
+
+
 def _pipeline(section: Mapping[str, Any], positions: Positions, name: str) -> PipelineConfig:
     timeout = section.get("timeout")
+    repro = _repro_options(section)
     if timeout is None:
-        return PipelineConfig()
+        return PipelineConfig(repro=repro)
     where = _at(name, positions, ("pipeline", "timeout"))
     if not isinstance(timeout, str):  # the schema lets a number through for this message
         raise ConfigError(
             f"{where}: pipeline.timeout is {timeout!r}, a number without a unit; write it "
             "with one: 90s, 30m, 2h or 1h30m."
         )
-    return PipelineConfig(timeout=parse_duration(timeout, what=f"{where}: pipeline.timeout"))
+    return PipelineConfig(
+        timeout=parse_duration(timeout, what=f"{where}: pipeline.timeout"), repro=repro
+    )
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@ from typing import Any, TextIO
 
 from mlops_ci.errors import CommandTimeoutError, InputError, PipelineError
 from mlops_ci.lockfile import Lock, LockedFile
+from mlops_ci.missing_data import missing_data_message
 from mlops_ci.proc import dvc_command, format_seconds, output_tail, run, stage_env
 from mlops_ci.report import DataVersion, Lineage
+from mlops_ci.repro_options import ReproOptions
 from mlops_ci.schemas import is_writable_text
 
 CODE_SUFFIXES = {".py", ".r", ".R", ".sh", ".ipynb", ".jl", ".scala", ".java", ".js", ".ts", ".sql"}
@@ -47,8 +49,11 @@ def repro(
     stream: TextIO | None,
     timeout: Timeout | None = None,
     secrets: Iterable[str] = (),
+    options: ReproOptions | None = None,
 ) -> None:
     """Run `dvc repro`, streaming its output; a failure names the stage, its command and output.
+
+    *options* are its targets, `--pull` and flags, checked already (repro_options.py).
 
     The stages are the pull request's code: they run without GitHub credentials (any variable
     holding one of *secrets* is left out too), and within *timeout*, after which their whole
@@ -56,7 +61,7 @@ def repro(
     """
     try:
         result = run(
-            dvc_command("repro"),
+            dvc_command("repro", *(options.args() if options else ())),
             cwd=root,
             check=False,
             stream=stream,
@@ -76,7 +81,13 @@ def repro(
     tail = output_tail(output)
     stage = _FAILED_STAGE.search(output)
     cmd = _FAILED_CMD.search(output)
-    if stage and cmd:
+    missing = missing_data_message(
+        output, root=root, pulled=bool(options and options.pull),
+        forced=bool(options and "--force" in options.flags),
+    )
+    if missing:
+        message = missing
+    elif stage and cmd:
         message = (
             f"`dvc repro` failed in stage '{stage['stage']}': its command `{cmd['cmd']}` exited "
             f"with code {cmd['code']}. Fix the stage and run again; the last lines it printed:"

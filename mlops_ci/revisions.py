@@ -2,7 +2,8 @@
 
 The base defaults to what a reviewer compares a pull request with: the merge-base with
 ``$GITHUB_BASE_REF`` on GitHub Actions, else with ``main`` or ``master``, else ``HEAD`` itself
-(the workspace's fresh results against the last commit).
+(the workspace's fresh results against the last commit). ``--base NAME`` is ``NAME``, else
+``origin/NAME``, as git finds a branch in a fresh clone; the report names what was found.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from mlops_ci.errors import CommandError, InputError, RepositoryError
 from mlops_ci.proc import git, run
 
 DEFAULT_BRANCHES = ("main", "master")
+REMOTE = "origin"  # the remote a clone names; `--base main` falls back to `origin/main`
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,22 @@ def resolve_base(root: Path, rev: str) -> BaseChoice:
     problem = _not_one_revision(name)
     if problem:
         raise RepositoryError(f"--base {rev!r} {problem}")
-    sha = resolve(root, name)
-    if sha is None:
-        raise RepositoryError(_not_found(root, name))
-    return BaseChoice(rev=sha, ref=name, description=f"--base {name}")
+    for candidate in _names_for(name):
+        sha = resolve(root, candidate)
+        if sha is not None:
+            shown = name if candidate == name else f"{name}, found as {candidate}"
+            return BaseChoice(rev=sha, ref=candidate, description=f"--base {shown}")
+    raise RepositoryError(_not_found(root, name))
+
+
+def _names_for(name: str) -> tuple[str, ...]:
+    """*name*, then the remote-tracking branch of that name, as `git checkout NAME` finds it.
+
+    A fresh clone (and actions/checkout) has `origin/main` but no local `main`.
+    """
+    if name.startswith(f"{REMOTE}/"):
+        return (name,)
+    return (name, f"{REMOTE}/{name}")
 
 
 def _not_one_revision(name: str) -> str | None:
@@ -107,7 +122,9 @@ _ANCESTRY = re.compile(r"(?P<start>.+?)(?P<steps>(?:[~^][0-9]*)+)")
 
 def _not_found(root: Path, name: str) -> str:
     steps = _ANCESTRY.fullmatch(name)
-    start = resolve(root, steps["start"]) if steps else None
+    start = None
+    if steps:
+        start = next(filter(None, map(partial(resolve, root), _names_for(steps["start"]))), None)
     if steps and start:
         depth = git("rev-list", "--count", "--first-parent", "--end-of-options", start, cwd=root)
         more = (
@@ -120,7 +137,8 @@ def _not_found(root: Path, name: str) -> str:
             f"--base {name!r} goes back further than the history in {root}: "
             f"{steps['start']} has {depth} commit(s) on its first-parent line. {more}"
         )
-    return f"--base {name!r} not found in {root}. {_fetch_hint(root, name)}"
+    tried = " or ".join(repr(candidate) for candidate in _names_for(name))
+    return f"--base {tried} not found in {root}. {_fetch_hint(root, name)}"
 
 
 def default_base(root: Path, env: Mapping[str, str]) -> BaseChoice:

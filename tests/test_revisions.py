@@ -73,7 +73,8 @@ def test_explicit_base(repo: Path):
     first = commit(repo, "a")
     commit(repo, "b")
     assert resolve_base(repo, "HEAD~1").rev == first
-    with pytest.raises(RepositoryError, match="--base 'nope' not found in .*git fetch origin nope"):
+    not_found = "--base 'nope' or 'origin/nope' not found in .*git fetch origin nope"
+    with pytest.raises(RepositoryError, match=not_found):
         resolve_base(repo, "nope")
 
 

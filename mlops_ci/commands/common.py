@@ -10,7 +10,13 @@ from mlops_ci.collect import collect_report
 from mlops_ci.config import CONFIG_FILENAME, Config, load_config
 from mlops_ci.errors import EXIT_GATE_FAILED, EXIT_OK
 from mlops_ci.report import Report, load_report
-from mlops_ci.revisions import default_base, ensure_dvc_repo, find_root, resolve_base
+from mlops_ci.revisions import (
+    BaseChoice,
+    default_base,
+    ensure_dvc_repo,
+    find_root,
+    resolve_base,
+)
 
 DEFAULT_OUT_DIR = ".mlops"
 REPORT_JSON = "report.json"
@@ -31,12 +37,25 @@ def open_project(cwd: Path) -> Project:
     return Project(root=root, config=load_config(root / CONFIG_FILENAME))
 
 
-def compute_report(project: Project, *, base: str | None, env: Mapping[str, str]) -> Report:
-    """The workspace compared with *base* (default: the pull request's base), gates evaluated."""
+def choose_base(project: Project, *, base: str | None, env: Mapping[str, str]) -> BaseChoice:
+    """The commit --base names, else the pull request's base: a RepositoryError if neither."""
     # `--base ''` is a mistake to report, not a request for the default
-    choice = (
-        resolve_base(project.root, base) if base is not None else default_base(project.root, env)
-    )
+    return resolve_base(project.root, base) if base is not None else default_base(project.root, env)
+
+
+def compute_report(
+    project: Project,
+    *,
+    base: str | None,
+    env: Mapping[str, str],
+    choice: BaseChoice | None = None,
+) -> Report:
+    """The workspace compared with *base* (default: the pull request's base), gates evaluated.
+
+    *choice* is the base already chosen (`run` chooses it before the pipeline runs).
+    """
+    if choice is None:
+        choice = choose_base(project, base=base, env=env)
     return collect_report(project.root, project.config, choice, env)
 
 

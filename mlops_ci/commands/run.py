@@ -6,7 +6,7 @@ the job summary, the step outputs and one annotation per failed gate.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -16,15 +16,18 @@ from mlops_ci.commands.common import (
     REPORT_JSON,
     REPORT_MD,
     Project,
+    choose_base,
     compute_report,
     exit_code,
     open_project,
     out_dir,
 )
 from mlops_ci.config import parse_duration
+from mlops_ci.errors import InputError
 from mlops_ci.files import check_output_directory, write_texts_atomic
 from mlops_ci.pipeline import repro, repro_timeout
 from mlops_ci.report import Report
+from mlops_ci.repro_options import ReproOptions, check_targets, choose
 from mlops_ci.security import known_secrets, log_safe
 
 
@@ -47,6 +50,9 @@ def run(
     stderr: TextIO,
     github_token: str | None = None,
     timeout: str | None = None,
+    targets: Sequence[str] = (),
+    pull: bool | None = None,
+    repro_flags: Sequence[str] = (),
 ) -> int:
     from mlops_ci.github.context import read_context
     from mlops_ci.github.publish import protect_token, resolve_token
@@ -57,18 +63,22 @@ def run(
     check_output_directory(out_dir(project, out), what="--out" if out else "The output directory")
     token = resolve_token(github_token, env) if ctx is not None else None
     protect_token(token, ctx, stdout)  # masked before the pull request's code runs
+    options = _repro_options(project, reproduce, targets, pull, repro_flags)
+    choice = choose_base(project, base=base, env=env)  # a wrong base fails before the training
     if reproduce:
         from mlops_ci.reads import check_pipeline_files
 
         check_pipeline_files(project.root)  # a FIFO or an alias bomb would hang DVC
-        print("mlops-ci: running `dvc repro`", file=stderr)
+        check_targets(project.root, options)
+        print(log_safe(f"mlops-ci: running `{options.shown()}`"), file=stderr)
         repro(
             project.root,
             stream=stderr,
             timeout=repro_timeout(limit, project.config.pipeline.timeout, env),
             secrets=known_secrets(env, token),
+            options=options,
         )
-    report = compute_report(project, base=base, env=env)
+    report = compute_report(project, base=base, env=env, choice=choice)
     written = write_report_files(project, report, out_dir(project, out))
 
     from mlops_ci.render import render_table
@@ -101,6 +111,24 @@ def run(
             print(log_safe(f"mlops-ci: commented on pull request #{ctx.pr_number}: "
                            f"{comment_url}"), file=stderr)
     return exit_code(report)
+
+
+def _repro_options(
+    project: Project,
+    reproduce: bool,
+    targets: Sequence[str],
+    pull: bool | None,
+    flags: Sequence[str],
+) -> ReproOptions:
+    """--target, --pull and --repro-flag, else `pipeline:` in mlops.yaml."""
+    if not reproduce and (targets or pull or flags):
+        raise InputError(
+            "--target, --pull and --repro-flag tell `dvc repro` what to do, and --no-repro "
+            "runs nothing. Leave --no-repro out, or run `dvc pull` yourself first."
+        )
+    return choose(
+        targets=targets, pull=pull, flags=flags, configured=project.config.pipeline.repro
+    )
 
 
 def write_report_files(project: Project, report: Report, directory: Path) -> WrittenFiles:
