@@ -204,7 +204,7 @@ def test_not_a_dvc_repository(tmp_path: Path):
 def test_base_revision_not_found(project: Path):
     assert_clean_failure(
         run_unchanged(project, "run", "--no-repro", "--base", "nope"),
-        "'nope' not found",
+        "'nope' or 'origin/nope' not found",
         "git fetch",
     )
 
