@@ -7,6 +7,7 @@ dvc.yaml or the key in mlops.yaml, and the sticky comment, with the last complet
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from gfm_inert import inert_problems, inspect
@@ -222,3 +223,43 @@ def test_the_failure_text_cannot_forge_the_fold_line() -> None:
 def test_a_body_that_is_not_ours_has_no_report_to_keep() -> None:
     assert last_report("just a comment\n" + comment_marker("default")) is None
     assert last_report(comment_marker("default") + "\n" + FAILURE_HEADING + "\nno fold") is None
+
+
+def test_an_invalid_dvc_yaml_is_annotated_on_the_line_dvc_names(
+    github_api: FakeGitHub, project: Path, tmp_path: Path
+) -> None:
+    pipeline = project / "dvc.yaml"
+    pipeline.write_text(pipeline.read_text().replace("    outs:\n      - model.pkl",
+                                                     "    outz:\n      - model.pkl"))
+    env = actions_env(github_api, tmp_path, "pull_request", pull_request_payload(),
+                      token=BOT_TOKEN, workspace=project.parent)
+    result = cli("run", cwd=project, env=env)
+
+    assert result.code == 2 and "validation failed" in result.stderr
+    (error,) = [c for c in commands_in(result.stdout) if c.name == "error"]
+    assert error.properties["file"] == "demo/dvc.yaml"
+    named = re.search(r"outz, line ([0-9]+), column", result.stderr)  # DVC's own words
+    assert named is not None and int(named[1]) in (line_of(pipeline, "    outz:") + 1,)
+    assert error.properties["line"] == named[1]
+
+
+def test_a_stage_is_found_in_foreach_items_and_in_other_dvc_files(tmp_path: Path) -> None:
+    from mlops_ci.errors import PipelineError
+    from mlops_ci.pipeline_location import failure_location, stage_location
+
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  prepare:\n    cmd: a\n  train:\n    foreach: [1, 2]\n    do:\n      cmd: b\n"
+    )
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "dvc.yaml").write_text("stages:\n\n  evaluate:\n    cmd: c\n")
+    found = stage_location(tmp_path, "train@2")
+    assert found is not None and (found.file.name, found.line, found.key) == (
+        "dvc.yaml", 4, "train")
+    other = stage_location(tmp_path, "sub/dvc.yaml:evaluate")
+    assert other is not None and other.file == (tmp_path / "sub" / "dvc.yaml").resolve()
+    assert other.line == 3
+    assert stage_location(tmp_path, "../../etc/dvc.yaml:x") is None  # never outside the repo
+    missing = stage_location(tmp_path, "nowhere")
+    assert missing is not None and missing.line is None
+    error = PipelineError("failed", cmd=["dvc"], returncode=1, output_tail="")
+    assert failure_location(tmp_path, error, "'../x/dvc.yaml' validation failed") is None
