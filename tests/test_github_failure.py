@@ -263,3 +263,19 @@ def test_a_stage_is_found_in_foreach_items_and_in_other_dvc_files(tmp_path: Path
     assert missing is not None and missing.line is None
     error = PipelineError("failed", cmd=["dvc"], returncode=1, output_tail="")
     assert failure_location(tmp_path, error, "'../x/dvc.yaml' validation failed") is None
+
+
+def test_a_base_that_does_not_resolve_is_an_error_with_no_file(
+    github_api: FakeGitHub, project: Path, tmp_path: Path
+) -> None:
+    env = actions_env(github_api, tmp_path, "pull_request", pull_request_payload(),
+                      token=BOT_TOKEN, workspace=project.parent)
+    result = cli("run", "--no-repro", "--base", "no-such-branch", cwd=project, env=env)
+
+    assert result.code == 2 and "no-such-branch" in result.stderr
+    (error,) = [c for c in commands_in(result.stdout) if c.name == "error"]
+    assert "file" not in error.properties and "no-such-branch" in error.data
+    outputs, summary = runner_files(env)
+    assert outputs["verdict"] == "error" and "repository error" in summary
+    (comment,) = github_api.state.repo().comments(PR_NUMBER)
+    assert "no-such-branch" in comment.body
