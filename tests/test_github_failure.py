@@ -279,3 +279,11 @@ def test_a_base_that_does_not_resolve_is_an_error_with_no_file(
     assert outputs["verdict"] == "error" and "repository error" in summary
     (comment,) = github_api.state.repo().comments(PR_NUMBER)
     assert "no-such-branch" in comment.body
+
+
+def test_a_huge_previous_body_is_cut_to_fit_and_stays_balanced() -> None:
+    previous = comment_marker("default") + "\n\n" + "<details>\n" * 20_000 + "x\n" * 30_000
+    body = failure_comment_body(FAILURE, key="default", previous_body=previous,
+                                head_sha=None, run_url=None)
+    assert len(body) <= 65_000 and "left out here to fit" in body
+    assert inspect(body).stack == [] and body.count(FOLD) == 1

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from mlops_ci.github.comments import (
     BODY_BUDGET,
     comment_marker,
-    fit_markdown,
     markdown_link,
     text_length,
 )
@@ -41,6 +40,7 @@ _LAST_OPEN_LINE = re.compile(
 _HISTORY_PREFIX = "<!-- mlops-ci:history "
 MAX_MESSAGE_CHARS = 4_000  # an error message is a sentence or two; what is longer is cut
 MAX_LINE_CHARS = 500  # per line of the stage's output
+MAX_FOLD_DEPTH = 8  # <details> open at once in a folded report
 _SHA = re.compile(r"[0-9a-fA-F]{7,40}")
 
 
@@ -146,8 +146,35 @@ def failure_comment_body(
     room = budget - text_length(text) - text_length(opening) - text_length(closing) - 200
     if room < 1000:
         return text
-    kept = _balanced(fit_markdown(markdown, room, run_url=run_url))
-    return text + opening + kept + closing
+    # escaped first (that lengthens it), then cut, then what the cut left open closed
+    kept, cut = _fit(_balanced(markdown), room)
+    return text + opening + _balanced(kept) + (CUT_NOTE if cut else "") + closing
+
+
+CUT_NOTE = (
+    "\n\n_The rest of this report is left out here to fit GitHub's limit on a comment; the "
+    "job summary of the run that computed it has it whole._"
+)
+
+
+def _fit(markdown: str, budget: int) -> tuple[str, bool]:
+    """*markdown* cut at a line break to *budget* (UTF-16 units); the bool says it was cut.
+
+    Room is left for the note and for what :func:`_balanced` may add to close what the cut
+    left open.
+    """
+    if text_length(markdown) <= budget:
+        return markdown, False
+    room = budget - text_length(CUT_NOTE) - 20 * MAX_FOLD_DEPTH
+    kept: list[str] = []
+    used = 0
+    for line in markdown.split("\n"):
+        size = text_length(line) + 1
+        if used + size > room:
+            break
+        kept.append(line)
+        used += size
+    return "\n".join(kept), True
 
 
 def last_report(body: str) -> tuple[str, str | None] | None:
@@ -212,7 +239,10 @@ def _balanced(markdown: str) -> str:
             if i % 2 == 0:  # text between our tags
                 pieces[i] = piece.replace("<", "&lt;")
             elif piece.lower().startswith("<details"):
-                depth += 1
+                if depth == MAX_FOLD_DEPTH:  # ours nest two deep; more only makes it long
+                    pieces[i] = piece.replace("<", "&lt;")
+                else:
+                    depth += 1
             elif piece.lower().startswith("</details"):
                 if depth == 0:
                     pieces[i] = piece.replace("<", "&lt;")
