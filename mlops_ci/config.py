@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from mlops_ci.config_yaml import KeyPath, Positions, parse_document
 from mlops_ci.config_yaml import at as _at
-from mlops_ci.errors import ConfigError
+from mlops_ci.errors import ConfigError, Location
 from mlops_ci.model_source import Declared, ModelSource, resolve_model, with_artifact
 from mlops_ci.report import CardInfo
 from mlops_ci.repro_options import ReproOptions
@@ -196,12 +196,18 @@ def load_config(path: Path, *, pipeline: bool = True) -> Config:
     found = path.exists() or path.is_symlink() or not (path.parent / ".dvc").is_dir()
     document: object = {}
     positions: Positions = {}
-    if found:
-        document, positions = parse_document(_read(path), path.name)
-        document = {} if document is None else document  # the model may come from dvc.yaml
-        _validate(document, positions, path.name)
-    config = _resolve(document, positions, path, found=found, pipeline=pipeline)
-    _ = config.user_template_dir  # refuses a template_dir whose real path leaves the repository
+    try:
+        if found:
+            document, positions = parse_document(_read(path), path.name)
+            document = {} if document is None else document  # the model may come from dvc.yaml
+            _validate(document, positions, path.name)
+        config = _resolve(document, positions, path, found=found, pipeline=pipeline)
+        _ = config.user_template_dir  # refuses a template_dir that leaves the repository
+    except ConfigError as exc:  # for the annotation on Actions: the key, or the line named
+        named = re.match(rf"{re.escape(path.name)}, line ([0-9]+)\b", str(exc))
+        known = exc.location or Location(path, int(named[1]) if named else None)
+        exc.location = Location(path, known.line, known.key)
+        raise
     return config
 
 
@@ -241,7 +247,18 @@ def _validate(document: object, positions: Positions, name: str) -> None:
     errors = list(validator(CONFIG_SCHEMA).iter_errors(document))
     if errors:
         best = min(errors, key=lambda e: _rank(e, positions))
-        raise ConfigError(_message(best, positions, name))
+        key = _error_key(best)
+        raise ConfigError(_message(best, positions, name)).located(
+            Location(Path(name), _line(positions, key), format_path(key) or None)
+        )  # load_config puts the file's whole path in
+
+
+def _error_key(error: ValidationError) -> KeyPath:
+    """The key an error is about: an unknown key itself, else where the schema failed."""
+    path: KeyPath = tuple(error.absolute_path)
+    if error.validator == "additionalProperties":
+        return (*path, unknown_keys(error)[0])
+    return path
 
 
 def _rank(error: ValidationError, positions: Positions) -> tuple[int, int]:

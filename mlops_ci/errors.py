@@ -7,15 +7,35 @@ the entry point (``mlops_ci.__main__``). ``--debug`` shows the traceback instead
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 EXIT_OK = 0
 EXIT_GATE_FAILED = 1
 EXIT_USAGE = 2
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in the repository an error stands, for an annotation: a file, its line, a key."""
+
+    file: Path
+    line: int | None = None  # 1-based
+    key: str | None = None  # a key path ("gates[0].min") or a stage's name
 
 
 class MlopsError(Exception):
     """A failure the user can act on; its message is one or two plain sentences."""
 
     exit_code = EXIT_USAGE
+    location: Location | None = None  # set with located(), where the place is known
+    stage: str | None = None  # the pipeline stage that failed, when one did
+
+    def located(self, location: Location | None) -> MlopsError:
+        """This error, pointing at *location* (kept when it already has one)."""
+        if self.location is None:
+            self.location = location
+        return self
 
 
 class ConfigError(MlopsError):

@@ -71,14 +71,19 @@ def repro(
         )
     except CommandTimeoutError as exc:
         assert timeout is not None
-        raise PipelineError(
-            _timeout_message(exc.output, timeout), cmd=exc.cmd, returncode=exc.returncode,
-            output_tail=exc.output_tail,
-        ) from None
+        stages = _RUNNING_STAGE.findall(exc.output)
+        error = PipelineError(
+            _timeout_message(exc.output, timeout, shown=stream is not None), cmd=exc.cmd,
+            returncode=exc.returncode, output_tail=exc.output_tail,
+        )
+        error.stage = stages[-1] if stages else None
+        raise error from None
     if result.returncode == 0:
         return
     output = result.stdout
     tail = output_tail(output)
+    # Streamed output is on the terminal already: the message does not print it again.
+    shown = "; its output is above." if stream is not None else f"; the last lines:\n{tail}"
     stage = _FAILED_STAGE.search(output)
     cmd = _FAILED_CMD.search(output)
     missing = missing_data_message(
@@ -90,15 +95,18 @@ def repro(
     elif stage and cmd:
         message = (
             f"`dvc repro` failed in stage '{stage['stage']}': its command `{cmd['cmd']}` exited "
-            f"with code {cmd['code']}. Fix the stage and run again; the last lines it printed:"
-            f"\n{tail}"
+            f"with code {cmd['code']}. Fix the stage and run again"
+            f"{shown}"
         )
     else:
         message = (
-            f"`dvc repro` failed (exit code {result.returncode}). Fix the pipeline and run again; "
-            f"the last lines DVC printed:\n{tail}"
+            f"`dvc repro` failed (exit code {result.returncode}). Fix the pipeline and run again"
+            f"{shown}"
         )
-    raise PipelineError(message, cmd=result.args, returncode=result.returncode, output_tail=tail)
+    error = PipelineError(message, cmd=result.args, returncode=result.returncode,
+                          output_tail=tail)
+    error.stage = stage["stage"] if stage else None
+    raise error
 
 
 @dataclass(frozen=True)
@@ -127,7 +135,7 @@ def repro_timeout(
     return None
 
 
-def _timeout_message(output: str, timeout: Timeout) -> str:
+def _timeout_message(output: str, timeout: Timeout, *, shown: bool = False) -> str:
     stages = _RUNNING_STAGE.findall(output)
     where = f"in stage '{stages[-1]}'" if stages else "before any stage started"
     tail = output_tail(output)
@@ -135,7 +143,7 @@ def _timeout_message(output: str, timeout: Timeout) -> str:
         f"`dvc repro` was stopped {where}: it ran longer than the {format_seconds(timeout.seconds)}"
         f" limit ({timeout.source}). Make the stage faster, or raise the limit with "
         "`pipeline.timeout` in mlops.yaml (e.g. `timeout: 4h`) or `mlops-ci run --timeout`"
-        + (f"; the last lines it printed:\n{tail}" if tail else ".")
+        + ("." if shown or not tail else f"; the last lines it printed:\n{tail}")
     )
 
 

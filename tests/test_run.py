@@ -232,9 +232,10 @@ def test_dvc_repro_failure_names_the_stage_its_command_and_output(project: Path)
     train = project / "src" / "train.py"
     train.write_text(train.read_text() + '\nraise SystemExit("boom: the data look wrong")\n')
     result = cli("run", cwd=project)
-    assert_clean_failure(
-        result, "stage 'train'", "python src/train.py", "boom: the data look wrong"
-    )
+    assert_clean_failure(result, "stage 'train'", "python src/train.py", "its output is above")
+    # streamed as it ran, and not repeated as a tail in the message
+    assert result.stderr.count("boom: the data look wrong") == 1
+    assert result.stderr.index("boom") < result.stderr.index("mlops-ci: error: ")
     assert not (project / ".mlops").exists(), "a failed run must not write a report"
 
 

@@ -23,7 +23,7 @@ from mlops_ci.commands.common import (
     out_dir,
 )
 from mlops_ci.config import parse_duration
-from mlops_ci.errors import InputError
+from mlops_ci.errors import InputError, MlopsError
 from mlops_ci.files import check_output_directory, write_texts_atomic
 from mlops_ci.pipeline import repro, repro_timeout
 from mlops_ci.report import Report
@@ -57,29 +57,31 @@ def run(
     from mlops_ci.github.context import read_context
     from mlops_ci.github.publish import protect_token, resolve_token
 
-    project = open_project(cwd)  # configuration errors stop the run before anything changes
-    ctx = read_context(env)  # a broken runner environment too, before the slow part
-    limit = parse_duration(timeout, what="--timeout") if timeout is not None else None
-    check_output_directory(out_dir(project, out), what="--out" if out else "The output directory")
+    ctx = read_context(env)  # a broken runner environment, before the slow part
     token = resolve_token(github_token, env) if ctx is not None else None
     protect_token(token, ctx, stdout)  # masked before the pull request's code runs
-    options = _repro_options(project, reproduce, targets, pull, repro_flags)
-    choice = choose_base(project, base=base, env=env)  # a wrong base fails before the training
-    if reproduce:
-        from mlops_ci.reads import check_pipeline_files
+    project: Project | None = None
+    try:
+        project = open_project(cwd)  # configuration errors stop the run before anything changes
+        limit = parse_duration(timeout, what="--timeout") if timeout is not None else None
+        directory = out_dir(project, out)
+        check_output_directory(directory, what="--out" if out else "The output directory")
+        options = _repro_options(project, reproduce, targets, pull, repro_flags)
+        choice = choose_base(project, base=base, env=env)  # a wrong base fails before training
+        if reproduce:
+            _reproduce(project, options, limit, env, token, stderr)
+        report = compute_report(project, base=base, env=env, choice=choice)
+        written = write_report_files(project, report, directory)
+    except MlopsError as exc:
+        if ctx is not None:  # the reviewer hears of it too; then the error, as ever
+            from mlops_ci.github.failure import publish_failure
 
-        check_pipeline_files(project.root)  # a FIFO or an alias bomb would hang DVC
-        check_targets(project.root, options)
-        print(log_safe(f"mlops-ci: running `{options.shown()}`"), file=stderr)
-        repro(
-            project.root,
-            stream=stderr,
-            timeout=repro_timeout(limit, project.config.pipeline.timeout, env),
-            secrets=known_secrets(env, token),
-            options=options,
-        )
-    report = compute_report(project, base=base, env=env, choice=choice)
-    written = write_report_files(project, report, out_dir(project, out))
+            publish_failure(
+                exc, ctx=ctx, root=project.root if project else _root_or_none(cwd),
+                comment=project.config.comment if project else None, token=token, env=env,
+                stdout=stdout,
+            )
+        raise
 
     from mlops_ci.render import render_table
 
@@ -129,6 +131,33 @@ def _repro_options(
     return choose(
         targets=targets, pull=pull, flags=flags, configured=project.config.pipeline.repro
     )
+
+
+def _reproduce(
+    project: Project, options: ReproOptions, limit: float | None, env: Mapping[str, str],
+    token: str | None, stderr: TextIO,
+) -> None:
+    from mlops_ci.reads import check_pipeline_files
+
+    check_pipeline_files(project.root)  # a FIFO or an alias bomb would hang DVC
+    check_targets(project.root, options)
+    print(log_safe(f"mlops-ci: running `{options.shown()}`"), file=stderr)
+    repro(
+        project.root,
+        stream=stderr,
+        timeout=repro_timeout(limit, project.config.pipeline.timeout, env),
+        secrets=known_secrets(env, token),
+        options=options,
+    )
+
+
+def _root_or_none(cwd: Path) -> Path | None:
+    from mlops_ci.revisions import find_root
+
+    try:
+        return find_root(cwd)
+    except MlopsError:
+        return None
 
 
 def write_report_files(project: Project, report: Report, directory: Path) -> WrittenFiles:
