@@ -15,6 +15,7 @@ and say how to make it readable.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -102,7 +103,8 @@ def _fetch(root: Path, sha: str) -> None:
 def rebase(report: Report, base: TrustedBase, config: Config | None) -> Report:
     """*report* with every base value from *base*, none from the report itself. Pure.
 
-    The head values are the report's. The metric diffs are computed again, and ``report.base``
+    The head values are the report's (a metric it lists twice in one file is left out, so
+    its gates fail as not judged). The metric diffs are computed again, and ``report.base``
     names the trusted commit. Without a readable *base*, every metric's base is unknown and
     its ``base_note`` says why: the relative gates fail. A metric that the report moves to a
     file the base does not produce, while the base has it in another, is unknown too: moving
@@ -110,9 +112,12 @@ def rebase(report: Report, base: TrustedBase, config: Config | None) -> Report:
     """
     head: dict[str, dict[str, object]] = {}
     next_base: dict[str, str] = {}
-    for metric in report.metrics:
-        if metric.change == "removed":
-            continue
+    present = [m for m in report.metrics if m.change != "removed"]
+    counts = Counter((m.file, m.name) for m in present)
+    twice = {key for key, count in counts.items() if count > 1}
+    for metric in present:
+        if (metric.file, metric.name) in twice:
+            continue  # which of two values is the head's? Neither: its gates are not judged
         head.setdefault(metric.file, {})[metric.name] = metric.head
         if metric.next_base_note:
             next_base.setdefault(metric.file, metric.next_base_note)

@@ -98,3 +98,14 @@ def test_a_declared_file_it_could_not_read_follows_the_trusted_base_missing(
     drop = next(g for g in judged.report.gates if g.rule == "max_drop")
     assert (drop.verdict, drop.severity) == ("fail", "warning")
     assert "in no cache" in drop.explanation
+
+
+def test_a_metric_the_report_lists_twice_in_one_file_is_not_judged(tmp_path: Path) -> None:
+    twins = replace(forged(base=0.9, head=0.5), metrics=[
+        make_metric("accuracy", 0.9, 0.5), make_metric("accuracy", 0.9, 0.9)
+    ])
+    config = trusted(tmp_path, GATE)
+    rebased = rebase(twins, read({"metrics.json": {"accuracy": 0.9}}), config)
+    assert [(m.name, m.change) for m in rebased.metrics] == [("accuracy", "removed")]
+    judged = rejudge(rebased, config)
+    assert judged.unjudgeable == ("accuracy",) and judged.report.verdict.status == "fail"
