@@ -37,7 +37,7 @@ def head_revision(root: Path, env: Mapping[str, str]) -> Revision:
 
 
 @contextmanager
-def _working_directory(path: Path) -> Iterator[None]:
+def working_directory(path: Path) -> Iterator[None]:
     """Work from *path*: from a subdirectory, DVC would look for `metrics.files` there and
     name every file from there (`../../metrics.json`)."""
     previous = os.getcwd()
@@ -52,7 +52,7 @@ def collect_report(root: Path, config: Config, base: BaseChoice, env: Mapping[st
     # dvc.lock first: DVC reads it too, and would block on a FIFO there
     lock = read_head_lock(root)
     base_lock, base_lock_error = read_base_lock(root, base)
-    with _working_directory(root):  # DVC resolves targets and names files from the cwd
+    with working_directory(root):  # DVC resolves targets and names files from the cwd
         check_workspace_reads(root, config)  # before DVC follows a symlink or opens a FIFO
         head_snapshot, base_snapshot = read_snapshots(
             root, base.rev, config.metrics.files, base_name=base.ref or None

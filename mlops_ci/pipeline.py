@@ -207,21 +207,66 @@ def read_snapshots(
     if base_rev is None:
         head.next_base = next_base_problems(root, list(head.metrics), remote=remote)
         return head, None
-    where = base_name or base_rev[:12]
-    missing: list[str] = []
-    base = Snapshot(
-        metrics=_files_data(
-            metrics.get(base_rev, {}), kind="metrics", where=where, strict=False, missing=missing
-        ),
-        params=_files_data(params.get(base_rev, {}), kind="params", where=where, strict=False),
-    )
-    base.unreadable = _unreadable(
-        root, base_rev, [*missing, *(f for f in head.metrics if f not in base.metrics)],
-        revision=where, remote=remote,
+    base = _base_snapshot(
+        root, base_rev, metrics.get(base_rev, {}), params.get(base_rev, {}),
+        head_files=list(head.metrics), where=base_name or base_rev[:12], remote=remote,
     )
     new_files = [f for f in head.metrics if f not in base.metrics and f not in base.unreadable]
     head.next_base = next_base_problems(root, new_files, remote=remote)
     return head, base
+
+
+def read_base_snapshot(
+    root: Path,
+    rev: str,
+    metric_files: tuple[str, ...],
+    *,
+    head_files: Iterable[str] = (),
+    base_name: str | None = None,
+) -> Snapshot:
+    """The metrics at *rev* alone, read as :func:`read_snapshots` reads a base; no head.
+
+    For a head that was computed elsewhere (the fork-safe commenter's untrusted report): no
+    workspace file is needed, and nothing of the head is read. *head_files* are the head's
+    metrics files, only to tell a file the base declares but could not read (``unreadable``)
+    from one it does not produce. Params are not read. Run from *root* (DVC resolves
+    *metric_files* from the working directory).
+    """
+    from dvc.repo import Repo
+
+    from mlops_ci.base_files import default_remote
+
+    use_our_log_handlers()
+    with Repo(str(root)) as repo:
+        metrics = repo.metrics.show(targets=list(metric_files) or None, revs=[rev])
+        remote = default_remote(repo)
+    return _base_snapshot(
+        root, rev, metrics.get(rev, {}), {}, head_files=list(head_files),
+        where=base_name or rev[:12], remote=remote,
+    )
+
+
+def _base_snapshot(
+    root: Path,
+    rev: str,
+    metrics: dict[str, Any],
+    params: dict[str, Any],
+    *,
+    head_files: list[str],
+    where: str,
+    remote: str | None,
+) -> Snapshot:
+    """The base side of DVC's results for *rev*: values, and why a declared file is missing."""
+    missing: list[str] = []
+    base = Snapshot(
+        metrics=_files_data(metrics, kind="metrics", where=where, strict=False, missing=missing),
+        params=_files_data(params, kind="params", where=where, strict=False),
+    )
+    base.unreadable = _unreadable(
+        root, rev, [*missing, *(f for f in head_files if f not in base.metrics)],
+        revision=where, remote=remote,
+    )
+    return base
 
 
 def _unreadable(

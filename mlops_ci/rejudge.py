@@ -3,7 +3,8 @@
 A report.json that a pull request's own workflow wrote carries that pull request's verdict,
 gate results and gate configuration: all of them are the author's to forge. What the author
 cannot forge is the base repository's mlops.yaml, so the verdict is derived from it alone,
-applied to the report's metrics. Pure functions.
+applied to the report's metrics, whose base values the trusted workflow read itself
+(``trusted_base.rebase``). Pure functions.
 """
 
 from __future__ import annotations
@@ -28,19 +29,31 @@ class Judgement:
     report: Report  # gates and verdict from the trusted config (none without one)
     trusted: bool  # a trusted mlops.yaml judged it; False: there was none to judge with
     unjudgeable: tuple[str, ...] = ()  # trusted gates' metrics the report does not carry
+    base_rev: str | None = None  # the base commit whose values the trusted workflow read
+    base_problem: str | None = None  # why that commit could not be read, if it could not
 
 
-def rejudge(report: Report, config: Config | None) -> Judgement:
+def rejudge(
+    report: Report,
+    config: Config | None,
+    *,
+    base_rev: str | None = None,
+    base_problem: str | None = None,
+) -> Judgement:
     """*report* with its own gates and verdict thrown away and judged again under *config*.
 
     Without a trusted *config*, the report keeps no gate and its verdict is a failure that
     says why: nothing trusted vouches for it. A trusted gate that cannot be evaluated (its
     metric is missing from the report, or is not a number) fails with error severity, as
     ``mlops-ci run`` would refuse the same report: deleting a metric never passes its gate.
+    *base_rev* is the commit the report's base values were read at by the trusted workflow;
+    *base_problem* says why it could not be read: then every relative rule fails with error
+    severity and that reason, whatever ``base.missing`` says.
     """
     if config is None:
         verdict = Verdict(status="fail", failed=0, warnings=0, summary=NO_TRUSTED_GATES)
-        return Judgement(replace(report, gates=[], verdict=verdict), trusted=False)
+        return Judgement(replace(report, gates=[], verdict=verdict), trusted=False,
+                         base_rev=base_rev, base_problem=base_problem)
     digits = config.report.digits
     primary = config.metrics.primary
     metrics = [replace(m, primary=m.name == primary) for m in report.metrics]
@@ -48,9 +61,11 @@ def rejudge(report: Report, config: Config | None) -> Judgement:
     unjudgeable: list[str] = []
     for gate in config.gates:
         try:
-            results += evaluate_gates(
-                [gate], metrics, digits=digits, config_file=config.path.name
+            evaluated = evaluate_gates(
+                [gate], metrics, digits=digits, config_file=config.path.name,
+                base_missing="fail" if base_problem else config.base.missing,
             )
+            results += [_base_unread(r, base_problem) if base_problem else r for r in evaluated]
         except ConfigError:
             unjudgeable.append(gate.metric)
             results += _failed_unjudged(gate, "the report carries no single metric of that name")
@@ -66,7 +81,18 @@ def rejudge(report: Report, config: Config | None) -> Judgement:
         verdict=overall_verdict(results),
         config_file=config.path.name,
     )
-    return Judgement(judged, trusted=True, unjudgeable=tuple(dict.fromkeys(unjudgeable)))
+    return Judgement(judged, trusted=True, unjudgeable=tuple(dict.fromkeys(unjudgeable)),
+                     base_rev=base_rev, base_problem=base_problem)
+
+
+def _base_unread(result: GateResult, problem: str) -> GateResult:
+    """A relative rule, failed because the trusted workflow could not read the base."""
+    if result.rule not in ("max_drop", "max_increase"):
+        return result
+    return replace(result, verdict="fail", severity="error", base=None, limit=None, explanation=(
+        f"{result.metric}'s base value could not be read, so {result.rule} "
+        f"{result.threshold_text} fails: {problem}"
+    ))
 
 
 def _failed_unjudged(gate: GateConfig, why: str) -> list[GateResult]:

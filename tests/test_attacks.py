@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from test_comment_command import (
+    _pull_request_based_on_the_checkout,  # noqa: F401  (autouse: the checkout is the PR's base)
     artifact,
     forge_pass,
     nothing_published,

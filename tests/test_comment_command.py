@@ -2,13 +2,18 @@
 
 The environment is a workflow_run job's, triggered by the pull_request run of the local GitHub
 API's pull request; the artifact is a report.json and the pull request's number, and the working
-directory is the base repository's checkout, whose mlops.yaml holds the trusted gates.
+directory is the base repository's checkout (real git and dvc), whose mlops.yaml holds the
+trusted gates and whose last commit, the pull request's base, holds the base metrics.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import io
 import json
+import shutil
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +22,7 @@ import pytest
 from gfm_inert import FORGED_RUNS, headings_of, hostile_report, inert_problems
 from test_github_actions import parse_output_file
 
-from conftest import cli
+from conftest import cli, dvc, git
 from factories import make_failing_report, make_report
 from github_fake import BOT_TOKEN, FORK_TOKEN, USER_TOKEN, FakeGitHub
 from github_fake.runner import actions_env, pull_request_payload, workflow_run_payload
@@ -43,12 +48,44 @@ TRUSTED_GATES = """\
 """
 
 
+# The base values of make_report() and make_failing_report(), committed on the base.
+BASE_METRICS = {"accuracy": 0.8812, "roc_auc": 0.9123, "f1": 0.7702, "log_loss": 0.3121,
+                "n_test": 1200}
+
+
+@functools.cache
+def base_repository() -> tuple[Path, str]:
+    """A DVC project whose one commit holds BASE_METRICS (git-tracked), and that commit."""
+    root = Path(tempfile.mkdtemp(prefix="mlops-ci-base-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    git("init", "-q", "-b", "main", cwd=root)
+    dvc("init", "-q", cwd=root)
+    (root / "dvc.yaml").write_text("metrics:\n  - metrics.json\n")
+    (root / "metrics.json").write_text(json.dumps(BASE_METRICS))
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", "base", cwd=root)
+    return root, git("rev-parse", "HEAD", cwd=root)
+
+
+@pytest.fixture(autouse=True)
+def _pull_request_based_on_the_checkout(request: pytest.FixtureRequest) -> None:
+    """The local API's pull request has the trusted checkout's commit as its base."""
+    if "github_api" not in request.fixturenames:
+        return
+    api: FakeGitHub = request.getfixturevalue("github_api")
+    sha = base_repository()[1]
+    api.state.repo().issues[PR_NUMBER].base_sha = sha
+    api.state.repo().commits.add(sha)
+
+
 def trusted_checkout(
     tmp_path: Path, gates: str = TRUSTED_GATES, extra: str = "", name: str = "checkout"
 ) -> Path:
-    """The base repository's checkout, as the workflow_run job has it: its mlops.yaml."""
+    """The base repository's checkout, as the workflow_run job has it: its mlops.yaml, and
+    the pull request's base commit with the base metrics."""
     checkout = tmp_path / name
-    checkout.mkdir(exist_ok=True)
+    if not checkout.exists():
+        shutil.copytree(base_repository()[0], checkout, symlinks=True)
     (checkout / "mlops.yaml").write_text(
         "model: {name: churn-classifier, path: models/model.pkl}\n"
         "metrics: {primary: roc_auc, higher_is_better: {log_loss: false}}\n"

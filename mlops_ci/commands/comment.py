@@ -7,6 +7,9 @@ runs this command. Whoever opened the pull request wrote that artifact, so it is
 
 - the report is validated against the Report schema, and it must be the report of the commit
   the triggering run built (its ``head.rev``), which must be the pull request's head;
+- its base values are thrown away too: the metrics of the pull request's base commit (as
+  GitHub's API names it) are read in the working directory, the base repository's checkout
+  (see ``trusted_base``); when that commit cannot be read there, the relative gates fail;
 - its own verdict and gate results are thrown away: its metrics are judged again with the
   gates of the trusted mlops.yaml in the working directory (the base repository's checkout);
   without one, no success is ever set (the status is ``error``);
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
 
 MAX_REPORT_BYTES = 20 * 1024 * 1024  # far above any real report; refuses a flooding artifact
 _PR_NUMBER = re.compile(r"[1-9][0-9]{0,9}")
+_SHA = re.compile(r"[0-9a-f]{40}")
+_MAX_REF = 255  # git allows longer names; GitHub's branch names stay within this
 
 
 def comment(
@@ -65,6 +70,7 @@ def comment(
     from mlops_ci.rejudge import rejudge
     from mlops_ci.render_untrusted import render_untrusted_report_md
     from mlops_ci.report import load_report
+    from mlops_ci.trusted_base import read_trusted_base, rebase
 
     ctx = read_context(env)
     if ctx is None:
@@ -98,20 +104,27 @@ def comment(
         )
     protect_token(token, ctx, stdout)
 
-    judgement = rejudge(report, config)
-    report = judgement.report
-    preface = provenance(judgement, run_url=triggering_run_url(ctx), status_name=check_name(key))
-    markdown = preface + render_untrusted_report_md(report, template_dir)
-
-    def render(previous: str | None) -> str:
-        return comment_body(
-            report, key=key, previous_body=previous, head_sha=head_sha, run_url=ctx.run_url,
-            template_dir=template_dir, untrusted=True, preface=preface,
-        )
-
     with open_client(ctx, token, env) as client:
         try:
-            check_pull_request(client, ctx, number, head_sha)
+            base_sha, base_ref = check_pull_request(client, ctx, number, head_sha)
+            head_files = list(dict.fromkeys(m.file for m in report.metrics))
+            base = read_trusted_base(cwd, base_sha, base_ref, config, head_files)
+            judgement = rejudge(
+                rebase(report, base, config), config, base_rev=base.sha, base_problem=base.problem
+            )
+            report = judgement.report
+            preface = provenance(
+                judgement, run_url=triggering_run_url(ctx), status_name=check_name(key)
+            )
+            markdown = preface + render_untrusted_report_md(report, template_dir)
+
+            def render(previous: str | None) -> str:
+                return comment_body(
+                    report, key=key, previous_body=previous, head_sha=head_sha,
+                    run_url=ctx.run_url, template_dir=template_dir, untrusted=True,
+                    preface=preface,
+                )
+
             result = publish_comment(
                 client, owner=ctx.owner, repo=ctx.repo, number=number, key=key,
                 mode=settings.mode, render=render, recheck_delay=recheck_delay,
@@ -154,10 +167,12 @@ def parse_pr_number(text: str) -> int:
 
 def check_pull_request(
     client: GitHubClient, ctx: RunnerContext, number: int, head_sha: str
-) -> None:
+) -> tuple[str, str | None]:
     """Refuse a pull request whose head is not the commit the triggering run built.
 
     This is what keeps a fork's artifact from commenting on somebody else's pull request.
+    Returns the pull request's base commit (40 hex digits) and base branch, as GitHub names
+    them: the base the trusted workflow reads, never the artifact's.
     """
     from mlops_ci.github.client import GitHubNotFoundError
 
@@ -177,6 +192,17 @@ def check_pull_request(
             "triggering run built: the artifact names another pull request, or the pull request "
             "has moved on since (its newer run reports on it); nothing was published."
         )
+    base = pull.get("base") if isinstance(pull, dict) else None
+    base_sha = base.get("sha") if isinstance(base, dict) else None
+    if not isinstance(base_sha, str) or not _SHA.fullmatch(base_sha.lower()):
+        raise InputError(
+            f"GitHub's answer for pull request #{number} names no base commit (`base.sha` is "
+            "not 40 hexadecimal digits), so its base values cannot be read; nothing was "
+            "published."
+        )
+    ref = base.get("ref") if isinstance(base, dict) else None
+    base_ref = ref if isinstance(ref, str) and 0 < len(ref) <= _MAX_REF else None
+    return base_sha.lower(), base_ref
 
 
 def _check_size(path: Path) -> None:

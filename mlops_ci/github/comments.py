@@ -155,6 +155,16 @@ def provenance(judgement: Judgement, *, run_url: str | None, status_name: str) -
             "`mlops.yaml`; the verdict, the gates and the status are that judgement, not the "
             "pull request's."
         )
+    if judgement.base_rev:  # 40 hex digits from GitHub's API, not the artifact's
+        lines.append(
+            f"> ❌ **The base values could not be read** by the trusted workflow at "
+            f"`{judgement.base_rev[:7]}`, the pull request's base commit, so the relative "
+            "gates fail; the report's own base values are not used."
+            if judgement.base_problem
+            else "> The base values were read by the trusted workflow at "
+            f"`{judgement.base_rev[:7]}`, the pull request's base commit, not taken from the "
+            "pull request's report."
+        )
     if judgement.unjudgeable:
         names = ", ".join(code_span(name, table=False) for name in judgement.unjudgeable)
         lines.append(
