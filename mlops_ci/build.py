@@ -13,7 +13,7 @@ from mlops_ci.errors import ConfigError
 from mlops_ci.gates import evaluate_gates, metrics_found, overall_verdict
 from mlops_ci.lockfile import Lock
 from mlops_ci.pipeline import Snapshot, lineage_from_lock
-from mlops_ci.report import MetricDiff, ModelInfo, Report, Revision
+from mlops_ci.report import MetricDiff, ModelInfo, PlotDiff, Report, Revision
 
 
 def build_report(
@@ -27,6 +27,8 @@ def build_report(
     base_lock: Lock | None,
     base_lock_error: str | None = None,
     now: datetime | None = None,
+    plots: Sequence[PlotDiff] = (),
+    plots_omitted: int = 0,
 ) -> Report:
     metrics = compare_metrics(
         head.metrics,
@@ -68,6 +70,8 @@ def build_report(
         created_at=(now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
         tool_version=__version__,
         config_file=config.path.name,
+        plots=list(plots),
+        plots_omitted=plots_omitted,
     )
     report.check_limits()  # before anything is rendered or written: `run` writes all or nothing
     return report
