@@ -13,6 +13,7 @@ most MAX_POINTS points each (longer ones are resampled), MAX_CLASSES classes per
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -35,6 +36,8 @@ IMAGE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".gif")
 CONFUSION_TEMPLATES = ("confusion", "confusion_normalized")
 WORKSPACE = "workspace"
 
+log = logging.getLogger(__name__)
+
 
 def read_plots(
     root: Path, base_rev: str | None, *, base_name: str | None = None
@@ -49,6 +52,7 @@ def read_plots(
     from dvc.repo import Repo
     from dvc.repo.plots import onerror_collect
 
+    from mlops_ci.base_files import default_remote
     from mlops_ci.pipeline import use_our_log_handlers
 
     use_our_log_handlers()
@@ -61,12 +65,16 @@ def read_plots(
             for rev, content in part.items():
                 _read_sources(root, rev, content, images, errors)
             data.update(part)
+        remote = default_remote(repo)
     where = {WORKSPACE: "the workspace", base_rev or "": base_name or (base_rev or "")[:12]}
-    plots = [
-        _from_renderer(r.renderer, base_rev, errors, where)
-        for r in match_defs_renderers(data)
-        if r.renderer.TYPE == "vega"
-    ]
+    renderers = [r.renderer for r in match_defs_renderers(data) if r.renderer.TYPE == "vega"]
+    if base_rev:
+        generic = errors.pop((base_rev, ""), None)
+        if generic:  # nothing was listed at the base: each plot of the workspace says why
+            for path in [*(f for r in renderers for f in _files(r)), *images]:
+                errors.setdefault((base_rev, path), generic)
+        _explain_base(root, base_rev, where[base_rev], remote, errors)
+    plots = [_from_renderer(r, base_rev, errors, where) for r in renderers]
     plots += [_image(path, md5s, base_rev, errors, where) for path, md5s in images.items()]
     return plots[:MAX_PLOTS], max(len(plots) - MAX_PLOTS, 0)
 
@@ -79,6 +87,12 @@ def _read_sources(
     errors: dict[tuple[str, str], str],
 ) -> None:
     """Replace each source's loader by its data, checked and bounded; images by their md5."""
+    for part in (content.get("definitions") or {}, content.get("sources") or {}):
+        if "error" in part:  # dvc.yaml's plots, or the files they name, could not be listed
+            errors[(rev, "")] = f"DVC could not list the plots ({_short(part['error'])})"
+            if rev == WORKSPACE:
+                log.warning("mlops-ci: %s in the workspace; the report shows none.",
+                            errors[(rev, "")])
     sources = (content.get("sources") or {}).get("data") or {}
     for path in list(sources):
         source = sources[path]
@@ -103,6 +117,28 @@ def _read_sources(
             source["error"] = problem
 
 
+def _explain_base(
+    root: Path, rev: str, name: str, remote: str | None, errors: dict[tuple[str, str], str]
+) -> None:
+    """A base file in a DVC-cached output that neither the cache nor the remote has: say so,
+    with the fix, as for metrics (base_files.py)."""
+    from mlops_ci.base_files import declared_at, unreadable_reason
+
+    missing = [path for (r, path) in errors if r == rev]
+    if not missing:
+        return
+    declared = declared_at(root, rev)
+    for path in missing:
+        holder = declared.holder(path)
+        if holder is None or not holder[1]:
+            continue  # not in a cached output: DVC's own reason stands
+        reason = unreadable_reason(
+            path, declared, revision=name, branch=name.removeprefix("origin/"), remote=remote
+        )
+        if reason:
+            errors[(rev, path)] = reason.rstrip(".")
+
+
 def _size_problem(root: Path, rev: str, path: str, loader: Any, limit: int) -> str | None:
     """Why *path* must not be read at *rev*; None when it may. Raises for a hostile path."""
     if rev == WORKSPACE:
@@ -114,15 +150,18 @@ def _size_problem(root: Path, rev: str, path: str, loader: Any, limit: int) -> s
             return "it does not exist"
     else:
         fs = next(iter(getattr(loader, "args", ())), None)
+        if fs is None:
+            return "DVC did not say where to read it from"
         try:
-            size = fs.info(path).get("size") if fs is not None else None
+            size = fs.info(path).get("size")
+            if size is None:  # a file inside a cached directory: its listing has no sizes
+                with fs.open(path, mode="rb", cache=True) as stream:
+                    size = len(stream.read(limit + 1))
         except FileNotFoundError:
             return "it does not exist"
         except Exception as exc:  # a cached output neither in the cache nor the remote
             return _short(exc)
-    if size is None:
-        return "its size is unknown, so it was not read"
-    if size > limit:
+    if size is not None and size > limit:
         return f"it is {size:,} bytes, more than the {limit:,} a plot may be"
     return None
 
@@ -143,9 +182,17 @@ def clean_text(value: object) -> str:
 def _notes(
     paths: set[str], where: dict[str, str], errors: dict[tuple[str, str], str]
 ) -> list[str]:
-    """Why each of *paths* could not be read, at either revision."""
-    return [f"{path} in {where[rev]}: {why}" for (rev, path), why in errors.items()
-            if path in paths]
+    """Why each of *paths* could not be read, at either revision ("" is every path)."""
+    return [
+        why if why.startswith(f"{path} at ") else f"{path or 'dvc.yaml'} in {where[rev]}: {why}"
+        for (rev, path), why in errors.items() if path in paths or not path
+    ]
+
+
+def _files(renderer: Any) -> set[str]:
+    """The data files a DVC renderer drew its lines from."""
+    anchors = renderer.properties.get("anchors_y_definitions") or []
+    return {str(a.get("filename")) for a in anchors}
 
 
 def _from_renderer(
@@ -157,7 +204,7 @@ def _from_renderer(
     props = dict(renderer.properties)
     template = str(props.get("template") or "linear")
     x_key, y_key = props.get("x"), props.get("y")
-    files = {str(a.get("filename")) for a in props.get("anchors_y_definitions") or []}
+    files = _files(renderer)
     plot = PlotDiff(
         id=clean_text(renderer.name),
         kind="confusion" if template in CONFUSION_TEMPLATES else "series",

@@ -132,7 +132,7 @@ def _series_md(plot: PlotDiff, report: Report) -> str:
         for line, side, i in pairs
     )
     if not plot.base:
-        legend += f"; no {base_name} data (new plot)"
+        legend += f"; no {base_name} data" + (" (see below)" if plot.note else " (new plot)")
     elif _same_at_both(pairs):
         legend += "; base and head are the same, so one line hides the other"
     return "\n".join([legend, "", *chart, "",
@@ -204,7 +204,8 @@ def _confusion_md(plot: PlotDiff, report: Report) -> str:
             cells.append(_cell(b, h))
         rows.append(f"| **{inert_text(actual)}** | " + " | ".join(cells) + " |")
     if base is None:
-        what = f"head only: no {inert_text(_base_name(report))} data (new plot)"
+        why = "see below" if plot.note else "new plot"
+        what = f"head only: no {inert_text(_base_name(report))} data ({why})"
     elif head is None:
         what = "base only: the workspace has no data for it"
     else:
@@ -233,7 +234,7 @@ def image_change(plot: PlotDiff) -> str:
     if plot.head_md5 is None:
         return "not in the workspace" if plot.base_md5 else "unreadable"
     if plot.base_md5 is None:
-        return "new"
+        return "base not read" if plot.note else "new"
     return "unchanged" if plot.base_md5 == plot.head_md5 else "changed"
 
 
