@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 
+import pytest
 from gfm_inert import HOSTILE_LINE, headings_of, hostile_report, inert_problems, to_html
 from mermaid_check import mermaid_blocks, mermaid_errors
 
 from factories import make_report
 from mlops_ci.card import render_card
+from mlops_ci.errors import InputError
 from mlops_ci.plots import MAX_POINTS, MAX_SERIES, even_grid, resample
 from mlops_ci.render import render_report_md, render_table
 from mlops_ci.render_plots import (
@@ -22,6 +25,7 @@ from mlops_ci.render_plots import (
 )
 from mlops_ci.render_untrusted import render_untrusted_report_md
 from mlops_ci.report import ConfusionMatrix, PlotDiff, PlotSeries, Report
+from mlops_ci.schemas import validate_report
 
 
 def roc(name: str = "tpr", points: int = 11, power: float = 0.5) -> PlotSeries:
@@ -44,6 +48,27 @@ def plots_report(**overrides: object) -> Report:
                  path="eval/importance.png", base_md5="a" * 32, head_md5="b" * 32),
     ]
     return make_report(plots=plots, **overrides)
+
+
+def test_a_report_with_plots_round_trips_and_validates() -> None:
+    report = plots_report()
+    data = json.loads(report.to_json())
+    validate_report(data, source="report.json")
+    assert Report.from_dict(data) == report
+    old = {k: v for k, v in data.items() if k not in ("plots", "plots_omitted")}
+    validate_report(old, source="report.json")  # a report from before plots still loads
+    assert Report.from_dict(old).plots == []
+
+
+def test_a_report_beyond_the_plot_bounds_is_refused() -> None:
+    data = json.loads(plots_report().to_json())
+    data["plots"][0]["head"][0]["x"] = [0.5] * (MAX_POINTS + 1)
+    with pytest.raises(InputError, match="report.json"):
+        validate_report(data, source="report.json")
+    data = json.loads(plots_report().to_json())
+    data["plots"] = data["plots"] * 6
+    with pytest.raises(InputError):
+        validate_report(data, source="report.json")
 
 
 def test_resample_interpolates_linearly_and_holds_the_ends() -> None:

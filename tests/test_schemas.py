@@ -26,12 +26,15 @@ from mlops_ci.errors import InputError
 from mlops_ci.report import (
     SCHEMA_VERSION,
     CardInfo,
+    ConfusionMatrix,
     DataVersion,
     GateResult,
     Lineage,
     MetricDiff,
     ModelInfo,
     ParamDiff,
+    PlotDiff,
+    PlotSeries,
     Report,
     Revision,
     Verdict,
@@ -153,11 +156,14 @@ REPORT_OBJECTS: list[tuple[Callable[[dict[str, Any]], dict[str, Any]], type]] = 
     (lambda s: s["$defs"]["dataVersion"], DataVersion),
     (lambda s: s["$defs"]["verdict"], Verdict),
     (lambda s: s["$defs"]["card"], CardInfo),
+    (lambda s: s["$defs"]["plotDiff"], PlotDiff),
+    (lambda s: s["$defs"]["plotSeries"], PlotSeries),
+    (lambda s: s["$defs"]["confusionMatrixOrNull"]["anyOf"][0], ConfusionMatrix),
 ]
 
 
 # Fields added after schema 1.0: optional, so that reports written before them still load.
-OPTIONAL_FIELDS = {"base_lock_error", "base_note"}
+OPTIONAL_FIELDS = {"base_lock_error", "base_note", "plots", "plots_omitted"}
 
 
 @pytest.mark.parametrize(
