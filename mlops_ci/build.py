@@ -15,7 +15,7 @@ from mlops_ci.lockfile import Lock
 from mlops_ci.pipeline import Snapshot, lineage_from_lock
 from mlops_ci.registry import Registry
 from mlops_ci.registry_report import registry_info
-from mlops_ci.report import MetricDiff, ModelInfo, Report, Revision
+from mlops_ci.report import MetricDiff, ModelInfo, PlotDiff, Report, Revision
 
 
 def build_report(
@@ -30,6 +30,8 @@ def build_report(
     base_lock_error: str | None = None,
     now: datetime | None = None,
     registry: Registry | None = None,
+    plots: Sequence[PlotDiff] = (),
+    plots_omitted: int = 0,
 ) -> Report:
     metrics = compare_metrics(
         head.metrics,
@@ -75,6 +77,8 @@ def build_report(
         registry=registry_info(
             registry, config.model.name, head=head_revision.rev, base=base_revision.rev
         ),
+        plots=list(plots),
+        plots_omitted=plots_omitted,
     )
     report.check_limits()  # before anything is rendered or written: `run` writes all or nothing
     return report

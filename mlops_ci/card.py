@@ -147,25 +147,48 @@ def card_text(report: Report, key: str) -> str:
 
 
 def card_context(
-    report: Report, text: Callable[[Report, str], str] = card_text
+    report: Report,
+    text: Callable[[Report, str], str] = card_text,
+    *,
+    images_from: str | None = None,
 ) -> dict[str, Any]:
-    """What the card template reads; *text* renders the human-written texts."""
+    """What the card template reads; *text* renders the human-written texts.
+
+    *images_from*: the repository root's path from the card file, to embed image plots; None
+    for the card folded into report.md, which points at the report's plots instead.
+    """
+    from mlops_ci.render_plots import render_plots_md
+
+    if images_from is not None:
+        plots = render_plots_md(report, images_from=images_from)
+    else:
+        plots = "The plots are shown in the report above." if report.plots else ""
     return {
         "report": report,
         "metrics": ordered_metrics(report),
         "hyperparams": hyperparams(report),
         "card_text": lambda key: text(report, key),
+        "plots_md": plots,
     }
 
 
-def render_card_body(report: Report, template_dir: Path | None = None) -> str:
-    """The card without its front matter (for folding into report.md)."""
-    return render_template(CARD_TEMPLATE, card_context(report), template_dir)
+def render_card_body(
+    report: Report, template_dir: Path | None = None, *, images_from: str | None = None
+) -> str:
+    """The card without its front matter (for folding into report.md, *images_from* None)."""
+    context = card_context(report, images_from=images_from)
+    return render_template(CARD_TEMPLATE, context, template_dir)
 
 
-def render_card(report: Report, template_dir: Path | None = None) -> str:
-    """model-card.md: Hugging Face front matter, then the Mitchell et al. sections."""
-    body = render_card_body(report, template_dir)
+def render_card(
+    report: Report, template_dir: Path | None = None, *, images_from: str = "."
+) -> str:
+    """model-card.md: Hugging Face front matter, then the Mitchell et al. sections.
+
+    *images_from* is the repository root as a path from the card's directory (``..`` for
+    ``.mlops/model-card.md``): image plots are embedded by their path from there.
+    """
+    body = render_card_body(report, template_dir, images_from=images_from)
     return f"{dump_front_matter(card_metadata(report))}\n{body.lstrip(chr(10))}"
 
 

@@ -15,6 +15,7 @@ from mlops_ci.config import Config
 from mlops_ci.errors import InputError
 from mlops_ci.lockfile import LOCK_FILE, MAX_LOCK_BYTES, Lock, LockError, decode_lock, parse_lock
 from mlops_ci.pipeline import read_snapshots
+from mlops_ci.plots import read_plots
 from mlops_ci.reads import check_workspace_reads
 from mlops_ci.registry import read_registry
 from mlops_ci.report import Report, Revision
@@ -57,6 +58,7 @@ def collect_report(root: Path, config: Config, base: BaseChoice, env: Mapping[st
         head_snapshot, base_snapshot = read_snapshots(
             root, base.rev, config.metrics.files, base_name=base.ref or None
         )
+        plots, plots_omitted = read_plots(root, base.rev, base_name=base.ref or None)
     return build_report(
         config,
         head=head_snapshot,
@@ -67,6 +69,8 @@ def collect_report(root: Path, config: Config, base: BaseChoice, env: Mapping[st
         base_lock=base_lock,
         base_lock_error=base_lock_error,
         registry=read_registry(root),  # one `git for-each-ref`: the model registry's tags
+        plots=plots,
+        plots_omitted=plots_omitted,
     )
 
 

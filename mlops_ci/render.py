@@ -360,11 +360,14 @@ def render_report_md(report: Report, template_dir: Path | None = None) -> str:
 
 def report_context(report: Report, card_body: str) -> dict[str, Any]:
     """What the report template reads."""
+    from mlops_ci.render_plots import render_plots_md
+
     return {
         "report": report,
         "metrics": ordered_metrics(report),
         "multi_file": len({m.file for m in report.metrics}) > 1,
         "card_body": card_body,
+        "plots_md": render_plots_md(report),  # inert already: names pass inert_text
     }
 
 
@@ -488,5 +491,9 @@ def render_table(report: Report, *, color: bool) -> str:
         else "bold_yellow" if verdict.warnings
         else "bold_green"
     )
+    if report.plots:
+        from mlops_ci.render_plots import terminal_lines
+
+        lines += ["", "Plots:", *(_terminal_safe(line) for line in terminal_lines(report))]
     lines += ["", _paint(_terminal_safe(render_summary_line(report)), style, color)]
     return "\n".join(lines) + "\n"

@@ -111,6 +111,7 @@ def render_untrusted_card_body(report: Report, template_dir: Path | None = None)
 
     env = untrusted_environment(template_dir)
     context = card_context(report, card_text)
+    context["plots_md"] = Inert(context["plots_md"])  # render_plots writes names inert
     return Inert(render_template(CARD_TEMPLATE, context, template_dir, environment=env))
 
 
@@ -124,5 +125,6 @@ def render_untrusted_report_md(
         card_body = render_untrusted_card_body(report, template_dir)
     env = untrusted_environment(template_dir)
     context = report_context(report, card_body)
+    context["plots_md"] = Inert(context["plots_md"])  # render_plots writes names inert
     return render_template(REPORT_TEMPLATE, context, template_dir, environment=env)
 

@@ -23,6 +23,7 @@ ParamChangeKind = Literal["added", "removed", "modified"]
 GateVerdict = Literal["pass", "fail", "new"]
 Severity = Literal["error", "warning"]
 OverallVerdict = Literal["pass", "fail"]
+PlotKind = Literal["series", "confusion", "image"]
 
 
 @dataclass
@@ -167,6 +168,59 @@ class Verdict:
 
 
 @dataclass
+class PlotSeries:
+    """One line of a data plot at one revision: a y field against x (docs/plots.md)."""
+
+    name: str  # the y field, with its file when the plot draws several files
+    x: list[float]
+    y: list[float]
+    points: int  # points the file holds; more than x/y hold when resampled
+    resampled: bool = False  # x, y are the file's points interpolated onto fewer
+
+
+@dataclass
+class ConfusionMatrix:
+    """counts[i][j]: rows whose actual class is labels[i] and predicted class labels[j]."""
+
+    labels: list[str]
+    counts: list[list[int]]
+    omitted: int = 0  # classes left out (beyond the bound), their rows not counted
+
+
+@dataclass
+class PlotDiff:
+    """One plot that dvc.yaml declares, base and head, bounded (plots.py)."""
+
+    id: str  # as DVC names it: the file, or the name under top-level `plots:`
+    kind: PlotKind
+    title: str
+    template: str | None = None  # DVC's template: linear, simple, confusion, ...
+    x_label: str = ""
+    y_label: str = ""
+    base: list[PlotSeries] = field(default_factory=list)  # series plots
+    head: list[PlotSeries] = field(default_factory=list)
+    base_matrix: ConfusionMatrix | None = None  # confusion plots
+    head_matrix: ConfusionMatrix | None = None
+    path: str | None = None  # image plots: the file, relative to the repository root
+    base_md5: str | None = None
+    head_md5: str | None = None
+    note: str | None = None  # what could not be read or shown, and why
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlotDiff:
+        def matrix(value: Any) -> ConfusionMatrix | None:
+            return ConfusionMatrix(**value) if value else None
+
+        return cls(**{
+            **data,
+            "base": [PlotSeries(**s) for s in data.get("base", [])],
+            "head": [PlotSeries(**s) for s in data.get("head", [])],
+            "base_matrix": matrix(data.get("base_matrix")),
+            "head_matrix": matrix(data.get("head_matrix")),
+        })
+
+
+@dataclass
 class Report:
     """The whole result of one run. See docs/report.md for the field-by-field description."""
 
@@ -188,6 +242,8 @@ class Report:
     config_file: str = "mlops.yaml"
     schema_version: str = SCHEMA_VERSION
     registry: RegistryInfo | None = None  # None: no registry tags name the model
+    plots: list[PlotDiff] = field(default_factory=list)  # dvc.yaml's plots, base and head
+    plots_omitted: int = 0  # declared plots left out beyond plots.MAX_PLOTS
 
     # --- queries publishers share ---
 
@@ -254,6 +310,8 @@ class Report:
             tool_version=data["tool_version"],
             config_file=data.get("config_file", "mlops.yaml"),
             registry=_registry(data.get("registry")),
+            plots=[PlotDiff.from_dict(p) for p in data.get("plots", [])],
+            plots_omitted=data.get("plots_omitted", 0),
         )
 
 

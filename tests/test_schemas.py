@@ -26,12 +26,15 @@ from mlops_ci.errors import InputError
 from mlops_ci.report import (
     SCHEMA_VERSION,
     CardInfo,
+    ConfusionMatrix,
     DataVersion,
     GateResult,
     Lineage,
     MetricDiff,
     ModelInfo,
     ParamDiff,
+    PlotDiff,
+    PlotSeries,
     RegistryInfo,
     RegistryState,
     Report,
@@ -157,11 +160,16 @@ REPORT_OBJECTS: list[tuple[Callable[[dict[str, Any]], dict[str, Any]], type]] = 
     (lambda s: s["$defs"]["card"], CardInfo),
     (lambda s: s["$defs"]["registry"], RegistryInfo),
     (lambda s: s["$defs"]["registryState"], RegistryState),
+    (lambda s: s["$defs"]["plotDiff"], PlotDiff),
+    (lambda s: s["$defs"]["plotSeries"], PlotSeries),
+    (lambda s: s["$defs"]["confusionMatrixOrNull"]["anyOf"][0], ConfusionMatrix),
 ]
 
 
 # Fields added after schema 1.0: optional, so that reports written before them still load.
-OPTIONAL_FIELDS = {"base_lock_error", "base_note", "next_base_note", "registry"}
+OPTIONAL_FIELDS = {
+    "base_lock_error", "base_note", "next_base_note", "registry", "plots", "plots_omitted"
+}
 
 
 @pytest.mark.parametrize(

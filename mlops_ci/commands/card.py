@@ -25,12 +25,15 @@ def card(
     report, _ = report_or_compute(project, report_path, env=env)
 
     from mlops_ci.card import render_card
+    from mlops_ci.render_plots import root_from
 
-    text = render_card(report, project.config.user_template_dir)
+    target = output if output is not None else out_dir(project, None) / MODEL_CARD
+    where = cwd if output == Path("-") else target.parent
+    images_from = root_from(where, project.root)
+    text = render_card(report, project.config.user_template_dir, images_from=images_from)
     if output == Path("-"):
         stdout.write(log_safe(text))  # the card's prose is the pull request's
         return 0
-    target = output if output is not None else out_dir(project, None) / MODEL_CARD
     write_text_atomic(target, text)
     print(f"mlops-ci: wrote {target}", file=stderr)
     return 0

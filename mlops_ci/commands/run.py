@@ -168,10 +168,11 @@ def write_report_files(project: Project, report: Report, directory: Path) -> Wri
     """
     from mlops_ci.card import render_card
     from mlops_ci.render import render_report_md
+    from mlops_ci.render_plots import root_from
 
     template_dir = project.config.user_template_dir
     report_json = report.to_json()
-    card = render_card(report, template_dir)
+    card = render_card(report, template_dir, images_from=root_from(directory, project.root))
     markdown = render_report_md(report, template_dir)
     written = WrittenFiles(
         report_json=directory / REPORT_JSON,
