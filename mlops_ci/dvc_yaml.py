@@ -72,7 +72,7 @@ class DvcYaml:
     stages: tuple[DvcStage, ...] = ()
     artifacts: tuple[DvcArtifact, ...] = ()
     metrics: tuple[str, ...] = ()  # the top-level `metrics:` list
-    plots: tuple[str, ...] = ()  # the top-level `plots:` entries that name a file
+    plots: tuple[str, ...] = ()  # the top-level `plots:` entries: a file, or a plot id
 
     def outputs(self) -> tuple[str, ...]:
         """Every path a stage produces, in the order dvc.yaml lists them."""
