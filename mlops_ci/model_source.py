@@ -99,6 +99,8 @@ def _check_produced(root: Path, declared: Declared, pipeline: DvcYaml) -> None:
         return
     if not pipeline.stages and not outputs:
         return  # no pipeline in this repository's root to check against
+    if _other_pipelines(root):
+        return  # a dvc.yaml in a subdirectory may produce it: nothing here proves it wrong
     listed = list(dict.fromkeys((*outputs, *artifacts)))
     known = ", ".join(listed[:SHOWN]) + (f" and {len(listed) - SHOWN} more" if len(listed) > SHOWN
                                         else "")
@@ -107,6 +109,15 @@ def _check_produced(root: Path, declared: Declared, pipeline: DvcYaml) -> None:
         f"produces and no artifact names. Outputs that exist: {known or 'none'}. Set model.path "
         "to the output your training stage writes."
     )
+
+
+def _other_pipelines(root: Path) -> bool:
+    """Whether a dvc.yaml below the root, tracked or not yet, declares stages of its own."""
+    from mlops_ci.proc import git
+
+    found = git("ls-files", "-co", "--exclude-standard", "--", ":(glob)*/**/dvc.yaml",
+                cwd=root, check=False)
+    return bool(found.strip())
 
 
 def _tracked(root: Path, path: str) -> bool:

@@ -175,6 +175,16 @@ def test_a_model_path_inside_an_output_directory_is_produced(tmp_path: Path) -> 
     assert cli("run", "--no-repro", cwd=root).code == 0
 
 
+def test_a_model_path_a_subdirectory_pipeline_may_produce_is_not_refused(tmp_path: Path) -> None:
+    # DVC reads every dvc.yaml in the repository; only the root's is parsed here, so a model
+    # that a subdirectory's pipeline could write is given the benefit of the doubt
+    mlops = "model: {name: churn, path: serving/model.pkl}\n" + GATES
+    root = make_project(tmp_path / "repo", STAGES, mlops)
+    (root / "serving").mkdir()
+    (root / "serving" / "dvc.yaml").write_text("stages: {}\n")
+    assert cli("run", "--no-repro", cwd=root).code == 0
+
+
 def test_a_bad_artifact_name_is_refused(tmp_path: Path) -> None:
     bad = STAGES + "artifacts:\n  -churn:\n    path: models/churn.pkl\n    type: model\n"
     root = make_project(tmp_path / "repo", STAGES)
