@@ -352,8 +352,8 @@ def test_data_and_model_versions() -> None:
     assert "Stages: prepare → train → evaluate." in text
     lineage = table_with_header(page, ["Kind", "Path", "Stage", "md5", "Size"])
     assert lineage[1:] == [
-        ["data", "data/raw/churn.csv", "prepare", "3f2a9c0d", "1.2 MB"],
-        ["data", "data/prepared", "train", "8c1d2e3f", "987.7 kB in 2 files"],
+        ["training data", "data/raw/churn.csv", "prepare", "3f2a9c0d", "1.2 MB"],
+        ["training data", "data/prepared", "train", "8c1d2e3f", "987.7 kB in 2 files"],
         ["code", "src/prepare.py", "prepare", "0a1b2c3d", "2.0 kB"],
         ["code", "src/train.py", "train", "f9e8d7c6", "3.1 kB"],
     ]
