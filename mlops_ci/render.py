@@ -192,9 +192,19 @@ def gate_result_status(gate: GateResult) -> str:
     return gate.verdict
 
 
-def gate_status(report: Report, metric: str) -> str | None:
-    """The worst status among the rules on *metric*; None when no gate names it."""
-    statuses = {gate_result_status(g) for g in report.gates if g.metric == metric}
+def gate_status(report: Report, metric: MetricDiff | str) -> str | None:
+    """The worst status among the rules on *metric*; None when no gate names it.
+
+    A gate names a metric as ``name`` or as ``file:name``; a metric the head no longer has is
+    checked by no gate.
+    """
+    if isinstance(metric, str):
+        names = {metric}
+    elif metric.change == "removed":
+        return None
+    else:
+        names = {metric.name, f"{metric.file}:{metric.name}"}
+    statuses = {gate_result_status(g) for g in report.gates if g.metric in names}
     for status in ("fail", "warn", "new", "pass"):
         if status in statuses:
             return status
@@ -222,15 +232,32 @@ def hyperparams(report: Report) -> list[tuple[str, Any]]:
     return [(key.partition(":")[2] or key, value) for key, value in report.params_head.items()]
 
 
+def failure_text(report: Report) -> str:
+    """``1 gate failed (2 rules), 1 warning``: the count every view shows, by gate."""
+    from mlops_ci.gates import count_text, failure_counts
+
+    failed = failure_counts(report.gates, "error")
+    warned = failure_counts(report.gates, "warning")
+    # a verdict whose rules are not in the report (a report built by hand): its own counts
+    if not failed[0] and report.verdict.failed:
+        failed = (report.verdict.failed, report.verdict.failed)
+    if not warned[0] and report.verdict.warnings:
+        warned = (report.verdict.warnings, report.verdict.warnings)
+    parts = [count_text(*failed, "gate", "failed")] if failed[0] else []
+    if warned[0]:
+        parts.append(count_text(*warned, "warning"))
+    return ", ".join(parts) or "no gate failed"
+
+
 def render_summary_line(report: Report) -> str:
     """One line: the verdict and gates.py's sentence, for annotations and the terminal."""
     verdict = report.verdict
     if verdict.status == "fail":
         label = "Failed"
-        fallback = f"{plural(verdict.failed, 'gate')} failed."
+        fallback = f"{failure_text(report)}."
     elif verdict.warnings:
         label = "Passed with warnings"
-        fallback = f"{plural(verdict.warnings, 'warning')}."
+        fallback = f"{failure_text(report)}."
     else:
         label = "Passed"
         fallback = "no gate failed." if report.gates else "no gates are declared."
@@ -280,7 +307,7 @@ def make_environment(template_dir: Path | None = None) -> SandboxedEnvironment:
         gate_status=gate_result_status,
         gate_label=gate_label,
     )
-    env.globals.update(metric_gate_status=gate_status)
+    env.globals.update(metric_gate_status=gate_status, failure_text=failure_text)
     return env
 
 
@@ -427,7 +454,12 @@ def _revision_text(report: Report, which: str) -> str:
 
 
 def render_table(report: Report, *, color: bool) -> str:
-    """The terminal view: aligned metric columns, failed gates, then the verdict line."""
+    """The terminal view: aligned metric columns, failed gates, then the verdict line.
+
+    A metric two files hold is named as mlops.yaml names it, ``file:name``.
+    """
+    from mlops_ci.gates import metric_label
+
     digits = report.digits
     lines = [
         _paint(_terminal_safe(report.title), "bold", color)
@@ -444,10 +476,11 @@ def render_table(report: Report, *, color: bool) -> str:
     for m in ordered_metrics(report):
         is_primary = m.primary or m.name == report.primary_metric
         any_primary = any_primary or is_primary
-        status = gate_status(report, m.name)
+        status = gate_status(report, m)
         change_style = _CHANGE_COLORS.get(m.change)
         rows.append([
-            (_terminal_safe(m.name) + (" *" if is_primary else ""), "bold" if is_primary else None),
+            (_terminal_safe(metric_label(m, report.metrics)) + (" *" if is_primary else ""),
+             "bold" if is_primary else None),
             (_terminal_safe(format_value(m.base, digits)), None),
             (_terminal_safe(format_value(m.head, digits)), None),
             (format_signed(m.delta, digits), change_style),
