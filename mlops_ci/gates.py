@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from mlops_ci.compare import is_number
 from mlops_ci.config import GateConfig, GateRule
 from mlops_ci.errors import ConfigError, InputError
-from mlops_ci.report import GateResult, GateVerdict, MetricDiff, Verdict
+from mlops_ci.report import GateResult, GateVerdict, MetricDiff, Report, Verdict
 from mlops_ci.schemas import describe_value
 
 # A head exactly on the limit must pass despite float noise (0.1 + 0.2 is 0.30000000000000004),
@@ -222,6 +222,21 @@ def count_text(gates: int, rules: int, noun: str, verb: str = "") -> str:
     """``1 gate failed (2 rules)``, ``2 warnings``: by gate, with the rules when they differ."""
     text = f"{gates} {noun}{'' if gates == 1 else 's'}" + (f" {verb}" if verb else "")
     return text + (f" ({rules} rules)" if rules != gates else "")
+
+
+def failure_text(report: Report) -> str:
+    """``1 gate failed (2 rules), 1 warning``: the count every view shows, by gate."""
+    failed = failure_counts(report.gates, "error")
+    warned = failure_counts(report.gates, "warning")
+    # a verdict whose rules are not in the report (a report built by hand): its own counts
+    if not failed[0] and report.verdict.failed:
+        failed = (report.verdict.failed, report.verdict.failed)
+    if not warned[0] and report.verdict.warnings:
+        warned = (report.verdict.warnings, report.verdict.warnings)
+    parts = [count_text(*failed, "gate", "failed")] if failed[0] else []
+    if warned[0]:
+        parts.append(count_text(*warned, "warning"))
+    return ", ".join(parts) or "no gate failed"
 
 
 def overall_verdict(results: Sequence[GateResult]) -> Verdict:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_ci.compare import is_number, json_safe
 from mlops_ci.errors import ConfigError
+from mlops_ci.gates import failure_text, metric_label
 from mlops_ci.report import GateResult, MetricDiff, Report
 from mlops_ci.security import MD_ESCAPES, log_safe
 
@@ -232,23 +233,6 @@ def hyperparams(report: Report) -> list[tuple[str, Any]]:
     return [(key.partition(":")[2] or key, value) for key, value in report.params_head.items()]
 
 
-def failure_text(report: Report) -> str:
-    """``1 gate failed (2 rules), 1 warning``: the count every view shows, by gate."""
-    from mlops_ci.gates import count_text, failure_counts
-
-    failed = failure_counts(report.gates, "error")
-    warned = failure_counts(report.gates, "warning")
-    # a verdict whose rules are not in the report (a report built by hand): its own counts
-    if not failed[0] and report.verdict.failed:
-        failed = (report.verdict.failed, report.verdict.failed)
-    if not warned[0] and report.verdict.warnings:
-        warned = (report.verdict.warnings, report.verdict.warnings)
-    parts = [count_text(*failed, "gate", "failed")] if failed[0] else []
-    if warned[0]:
-        parts.append(count_text(*warned, "warning"))
-    return ", ".join(parts) or "no gate failed"
-
-
 def render_summary_line(report: Report) -> str:
     """One line: the verdict and gates.py's sentence, for annotations and the terminal."""
     verdict = report.verdict
@@ -458,8 +442,6 @@ def render_table(report: Report, *, color: bool) -> str:
 
     A metric two files hold is named as mlops.yaml names it, ``file:name``.
     """
-    from mlops_ci.gates import metric_label
-
     digits = report.digits
     lines = [
         _paint(_terminal_safe(report.title), "bold", color)
