@@ -11,8 +11,9 @@ from mlops_ci.compare import compare_metrics, compare_params, flat_params
 from mlops_ci.config import Config
 from mlops_ci.errors import ConfigError
 from mlops_ci.gates import evaluate_gates, metrics_found, overall_verdict
+from mlops_ci.lineage import lineage_from_lock
 from mlops_ci.lockfile import Lock
-from mlops_ci.pipeline import Snapshot, lineage_from_lock
+from mlops_ci.pipeline import Snapshot
 from mlops_ci.registry import Registry
 from mlops_ci.registry_report import registry_info
 from mlops_ci.report import MetricDiff, ModelInfo, PlotDiff, Report, Revision

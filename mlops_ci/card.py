@@ -17,15 +17,10 @@ from mlops_ci.compare import is_number
 from mlops_ci.errors import InputError
 from mlops_ci.render import hyperparams, md, ordered_metrics, prose, render_template
 from mlops_ci.report import Report
+from mlops_ci.tasks import SHORT_TASKS, pipeline_tag
 
 CARD_TEMPLATE = "model-card.md.j2"
 
-# Our task names → the Hugging Face task types that `model-index` and the Hub understand.
-HF_TASKS: dict[str, str] = {
-    "binary-classification": "tabular-classification",
-    "multiclass-classification": "tabular-classification",
-    "regression": "tabular-regression",
-}
 
 TOOL_TAG = "mlops-ci"
 
@@ -51,8 +46,9 @@ def card_metadata(report: Report) -> dict[str, Any]:
         "license": _one_line(card.license) or "other",
         "tags": _unique([_one_line(t) for t in card.tags] + [TOOL_TAG]),
     }
-    if model.task in HF_TASKS:
-        meta["pipeline_tag"] = HF_TASKS[model.task]
+    tag = pipeline_tag(model.task)
+    if tag:
+        meta["pipeline_tag"] = tag
     if card.datasets:
         meta["datasets"] = _unique([_one_line(d) for d in card.datasets])
     if card.language:
@@ -74,7 +70,7 @@ def card_metadata(report: Report) -> dict[str, Any]:
                 "results": [
                     {
                         "task": {
-                            "type": HF_TASKS.get(model.task, _one_line(model.task)),
+                            "type": SHORT_TASKS.get(model.task, _one_line(model.task)),
                             "name": _one_line(model.task.replace("-", " ").capitalize()),
                         },
                         "dataset": {"type": dataset_type, "name": dataset_name},

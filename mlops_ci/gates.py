@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from mlops_ci.compare import is_number
 from mlops_ci.config import GateConfig, GateRule
 from mlops_ci.errors import ConfigError, InputError
-from mlops_ci.report import GateResult, GateVerdict, MetricDiff, Verdict
+from mlops_ci.report import GateResult, GateVerdict, MetricDiff, Report, Verdict
 from mlops_ci.schemas import describe_value
 
 # A head exactly on the limit must pass despite float noise (0.1 + 0.2 is 0.30000000000000004),
@@ -217,22 +217,53 @@ def _noise(*numbers: float) -> float:
     return RELATIVE_TOLERANCE * max(finite, default=0.0)
 
 
+def failure_counts(results: Sequence[GateResult], severity: str) -> tuple[int, int]:
+    """(gates, rules) that failed with *severity*: a gate with two failing rules is one gate."""
+    failed = [r for r in results if r.verdict == "fail" and r.severity == severity]
+    return len({r.gate_index for r in failed}), len(failed)
+
+
+def count_text(gates: int, rules: int, noun: str, verb: str = "") -> str:
+    """``1 gate failed (2 rules)``, ``2 warnings``: by gate, with the rules when they differ."""
+    text = f"{gates} {noun}{'' if gates == 1 else 's'}" + (f" {verb}" if verb else "")
+    return text + (f" ({rules} rules)" if rules != gates else "")
+
+
+def failure_text(report: Report) -> str:
+    """``1 gate failed (2 rules), 1 warning``: the count every view shows, by gate."""
+    failed = failure_counts(report.gates, "error")
+    warned = failure_counts(report.gates, "warning")
+    # a verdict whose rules are not in the report (a report built by hand): its own counts
+    if not failed[0] and report.verdict.failed:
+        failed = (report.verdict.failed, report.verdict.failed)
+    if not warned[0] and report.verdict.warnings:
+        warned = (report.verdict.warnings, report.verdict.warnings)
+    parts = [count_text(*failed, "gate", "failed")] if failed[0] else []
+    if warned[0]:
+        parts.append(count_text(*warned, "warning"))
+    return ", ".join(parts) or "no gate failed"
+
+
 def overall_verdict(results: Sequence[GateResult]) -> Verdict:
     failed = [r for r in results if r.verdict == "fail" and r.severity == "error"]
     warned = [r for r in results if r.verdict == "fail" and r.severity == "warning"]
     if failed:
         names = ", ".join(f"{r.metric} {r.rule} {r.threshold_text}" for r in failed)
-        summary = f"{len(failed)} gate{'s' if len(failed) > 1 else ''} failed: {names}."
+        summary = f"{count_text(*failure_counts(results, 'error'), 'gate', 'failed')}: {names}."
     elif warned:
         names = ", ".join(f"{r.metric} {r.rule} {r.threshold_text}" for r in warned)
-        plural = "s" if len(warned) > 1 else ""
-        summary = f"No blocking gate failed; {len(warned)} warning{plural}: {names}."
+        counted = count_text(*failure_counts(results, "warning"), "warning")
+        summary = f"No blocking gate failed; {counted}: {names}."
     elif results:
-        passed = sum(1 for r in results if r.verdict == "pass")
-        new = sum(1 for r in results if r.verdict == "new")
-        checks = f"{passed} gate check{'s' if passed != 1 else ''} passed"
-        if new:
-            summary = f"{checks}; {new} wait for a base value (new metrics)."
+        waiting = {r.gate_index for r in results if r.verdict == "new"}
+        passed = [r for r in results if r.verdict == "pass" and r.gate_index not in waiting]
+        checks = count_text(len({r.gate_index for r in passed}), len(passed), "gate", "passed")
+        if waiting:
+            new = sum(1 for r in results if r.verdict == "new")
+            summary = (
+                f"{checks}; {count_text(len(waiting), new, 'gate')} "
+                f"{'waits' if len(waiting) == 1 else 'wait'} for a base value (new metrics)."
+            )
         else:
             summary = f"All {checks}."
     else:

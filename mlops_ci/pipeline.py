@@ -1,4 +1,6 @@
-"""Everything DVC: reproduce the pipeline, read metrics and params at a revision, read dvc.lock.
+"""Everything DVC: reproduce the pipeline, read metrics and params at a revision.
+
+The lineage from dvc.lock is built in ``lineage.py``.
 
 Metrics and params come from DVC's Python API (``Repo.metrics.show`` / ``Repo.params.show``), the
 same code `dvc metrics diff` uses, never from parsing CLI output. dvc is imported inside the
@@ -15,14 +17,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mlops_ci.errors import CommandTimeoutError, InputError, PipelineError
-from mlops_ci.lockfile import Lock, LockedFile
 from mlops_ci.missing_data import missing_data_message
 from mlops_ci.proc import dvc_command, format_seconds, output_tail, run, stage_env
-from mlops_ci.report import DataVersion, Lineage
 from mlops_ci.repro_options import ReproOptions
 from mlops_ci.schemas import is_writable_text
-
-CODE_SUFFIXES = {".py", ".r", ".R", ".sh", ".ipynb", ".jl", ".scala", ".java", ".js", ".ts", ".sql"}
 
 # `ERROR: failed to reproduce 'train': failed to run: python src/train.py, exited with 1`
 _FAILED_STAGE = re.compile(r"failed to reproduce '(?P<stage>[^']+)'")
@@ -415,56 +413,3 @@ def _check_text(text: str, source: str, *, what: str) -> None:
             f"{source} holds {what}, with an escape such as \\ud800 that is not a character "
             "(a lone surrogate), which no report can hold. Fix the stage that writes it."
         )
-
-
-# --- lineage: what produced the model, from dvc.lock (read and checked by lockfile.py) ---
-
-
-def lineage_from_lock(
-    lock: Lock | None,
-    base_lock: Lock | None,
-    *,
-    model_path: str,
-    metric_files: set[str],
-    base_lock_error: str | None = None,
-) -> Lineage:
-    """Data, code and model versions recorded in dvc.lock at head (and the model's at base).
-
-    *base_lock_error* says why the base's dvc.lock could not be read: the lineage says so
-    instead of claiming the base had no model.
-    """
-    lineage = Lineage(base_lock_error=base_lock_error)
-    if not lock:
-        return lineage
-    seen: set[str] = set()
-    for stage in lock.stages:
-        lineage.stages.append(stage.name)
-        for entry in [*stage.deps, *stage.outs]:
-            if entry.path in seen:
-                continue
-            seen.add(entry.path)
-            version = _version(entry, stage.name)
-            if version.path == model_path:
-                lineage.model = version
-            elif version.path in metric_files:
-                continue
-            elif Path(version.path).suffix in CODE_SUFFIXES:
-                lineage.code.append(version)
-            else:
-                lineage.data.append(version)
-    lineage.base_model = _find_out(base_lock, model_path)
-    return lineage
-
-
-def _version(entry: LockedFile, stage: str) -> DataVersion:
-    return DataVersion(
-        path=entry.path, md5=entry.md5, size=entry.size, nfiles=entry.nfiles, stage=stage
-    )
-
-
-def _find_out(lock: Lock | None, path: str) -> DataVersion | None:
-    for stage in lock.stages if lock else ():
-        for entry in stage.outs:
-            if entry.path == path:
-                return _version(entry, stage.name)
-    return None

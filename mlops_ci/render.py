@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_ci.compare import is_number, json_safe
 from mlops_ci.errors import ConfigError
+from mlops_ci.gates import failure_text, metric_label
 from mlops_ci.report import GateResult, MetricDiff, Report
 from mlops_ci.security import MD_ESCAPES, log_safe
 
@@ -192,9 +193,19 @@ def gate_result_status(gate: GateResult) -> str:
     return gate.verdict
 
 
-def gate_status(report: Report, metric: str) -> str | None:
-    """The worst status among the rules on *metric*; None when no gate names it."""
-    statuses = {gate_result_status(g) for g in report.gates if g.metric == metric}
+def gate_status(report: Report, metric: MetricDiff | str) -> str | None:
+    """The worst status among the rules on *metric*; None when no gate names it.
+
+    A gate names a metric as ``name`` or as ``file:name``; a metric the head no longer has is
+    checked by no gate.
+    """
+    if isinstance(metric, str):
+        names = {metric}
+    elif metric.change == "removed":
+        return None
+    else:
+        names = {metric.name, f"{metric.file}:{metric.name}"}
+    statuses = {gate_result_status(g) for g in report.gates if g.metric in names}
     for status in ("fail", "warn", "new", "pass"):
         if status in statuses:
             return status
@@ -227,10 +238,10 @@ def render_summary_line(report: Report) -> str:
     verdict = report.verdict
     if verdict.status == "fail":
         label = "Failed"
-        fallback = f"{plural(verdict.failed, 'gate')} failed."
+        fallback = f"{failure_text(report)}."
     elif verdict.warnings:
         label = "Passed with warnings"
-        fallback = f"{plural(verdict.warnings, 'warning')}."
+        fallback = f"{failure_text(report)}."
     else:
         label = "Passed"
         fallback = "no gate failed." if report.gates else "no gates are declared."
@@ -280,7 +291,7 @@ def make_environment(template_dir: Path | None = None) -> SandboxedEnvironment:
         gate_status=gate_result_status,
         gate_label=gate_label,
     )
-    env.globals.update(metric_gate_status=gate_status)
+    env.globals.update(metric_gate_status=gate_status, failure_text=failure_text)
     return env
 
 
@@ -430,7 +441,10 @@ def _revision_text(report: Report, which: str) -> str:
 
 
 def render_table(report: Report, *, color: bool) -> str:
-    """The terminal view: aligned metric columns, failed gates, then the verdict line."""
+    """The terminal view: aligned metric columns, failed gates, then the verdict line.
+
+    A metric two files hold is named as mlops.yaml names it, ``file:name``.
+    """
     digits = report.digits
     lines = [
         _paint(_terminal_safe(report.title), "bold", color)
@@ -447,10 +461,11 @@ def render_table(report: Report, *, color: bool) -> str:
     for m in ordered_metrics(report):
         is_primary = m.primary or m.name == report.primary_metric
         any_primary = any_primary or is_primary
-        status = gate_status(report, m.name)
+        status = gate_status(report, m)
         change_style = _CHANGE_COLORS.get(m.change)
         rows.append([
-            (_terminal_safe(m.name) + (" *" if is_primary else ""), "bold" if is_primary else None),
+            (_terminal_safe(metric_label(m, report.metrics)) + (" *" if is_primary else ""),
+             "bold" if is_primary else None),
             (_terminal_safe(format_value(m.base, digits)), None),
             (_terminal_safe(format_value(m.head, digits)), None),
             (format_signed(m.delta, digits), change_style),

@@ -102,7 +102,7 @@ class DataVersion:
 
 @dataclass
 class Lineage:
-    """What produced the model, from dvc.lock at head (and the model hash at base)."""
+    """What produced and evaluated the model, from dvc.lock at head (and its hash at base)."""
 
     stages: list[str] = field(default_factory=list)
     data: list[DataVersion] = field(default_factory=list)  # deps that are not code
@@ -110,6 +110,10 @@ class Lineage:
     model: DataVersion | None = None
     base_model: DataVersion | None = None
     base_lock_error: str | None = None  # why dvc.lock at base could not be read, if it could not
+    # by the DAG of dvc.lock (lineage.py): `data` is what the model stage depends on, transitively
+    evaluation_data: list[DataVersion] = field(default_factory=list)  # read downstream of it
+    evaluation_outputs: list[DataVersion] = field(default_factory=list)  # written downstream
+    model_stage: str | None = None  # the stage that writes the model; None when none does
 
 
 @dataclass
@@ -303,6 +307,11 @@ class Report:
                 model=DataVersion(**lineage["model"]) if lineage["model"] else None,
                 base_model=DataVersion(**lineage["base_model"]) if lineage["base_model"] else None,
                 base_lock_error=lineage.get("base_lock_error"),
+                evaluation_data=[DataVersion(**d) for d in lineage.get("evaluation_data", [])],
+                evaluation_outputs=[
+                    DataVersion(**d) for d in lineage.get("evaluation_outputs", [])
+                ],
+                model_stage=lineage.get("model_stage"),
             ),
             verdict=Verdict(**data["verdict"]),
             card=CardInfo(**data["card"]),

@@ -25,6 +25,9 @@ RENAMES = {"gitignore": ".gitignore"}
 # Used only when the user has no git identity, so that the first commit can be made.
 FALLBACK_IDENTITY = ("mlops-ci", "mlops-ci@users.noreply.github.com")
 
+# Files merged into the user's own rather than overwritten: their lines are added when missing.
+MERGED = {".gitignore"}
+
 # What `dvc init` writes (and stages) besides its ignored tmp/ directory.
 DVC_INIT_FILES = [".dvc/config", ".dvc/.gitignore", ".dvcignore"]
 
@@ -71,6 +74,9 @@ def init_project(directory: Path, *, force: bool = False) -> InitResult:
         for name, source in files.items():
             target = directory / name
             target.parent.mkdir(parents=True, exist_ok=True)
+            if name in MERGED and target.is_file():
+                _merge_lines(target, source.read_text(encoding="utf-8"))
+                continue
             with source.open("rb") as src, target.open("wb") as dst:
                 shutil.copyfileobj(src, dst)
     except OSError as exc:
@@ -139,7 +145,8 @@ def _check_target(directory: Path, names: list[str], *, force: bool) -> None:
                 f"{target} {problem} where mlops-ci init writes a file. Remove it, or choose "
                 "another directory."
             )
-        clashes.append(name)
+        if name not in MERGED:
+            clashes.append(name)
     if clashes and not force:
         shown = ", ".join(clashes[:5]) + (" ..." if len(clashes) > 5 else "")
         raise InputError(
@@ -173,3 +180,15 @@ def _commit_only(directory: Path, paths: list[str]) -> bool:
         cwd=directory,
     )
     return True
+
+
+def _merge_lines(target: Path, text: str) -> None:
+    """Add to *target* the lines of *text* it does not have (``.mlops/`` in a .gitignore)."""
+    current = target.read_text(encoding="utf-8", errors="surrogateescape")
+    have = {line.strip() for line in current.splitlines()}
+    missing = [line for line in text.splitlines() if line.strip() and line.strip() not in have]
+    if not missing:
+        return
+    joined = "\n".join(missing) + "\n"
+    with target.open("a", encoding="utf-8", errors="surrogateescape") as out:
+        out.write(joined if not current or current.endswith("\n") else "\n" + joined)

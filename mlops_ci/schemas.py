@@ -195,6 +195,8 @@ def problem(error: ValidationError) -> str:
 def value_problem(kind: object, value: object, expected: Any, schema: dict[str, Any]) -> str:
     """What is wrong with one value, e.g. "must be one of a, b, not 'c'"."""
     shown = describe_value(value)
+    if kind == "enum" and schema.get("title"):  # a long list, described in words
+        return f"must be {schema['title']}, not {shown}"
     if kind == "enum":
         return f"must be one of {', '.join(_plain(v) for v in expected)}, not {shown}"
     if kind == "const":

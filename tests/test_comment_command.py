@@ -407,7 +407,7 @@ def test_the_trusted_gates_pass_what_they_pass(github_api: FakeGitHub, tmp_path:
     assert run_comment(workflow_run_env(github_api, tmp_path), artifact(tmp_path, report)) == 0
     (status,) = github_api.state.repo().statuses
     assert (status["state"], status["description"]) == (
-        "success", "Passed — All 3 gate checks passed."
+        "success", "Passed — All 3 gates passed."
     )
 
 

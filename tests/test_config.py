@@ -379,9 +379,10 @@ ERRORS: dict[str, tuple[str, str]] = {
     ),
     "bad task": (
         "model:\n  name: a\n  path: m.pkl\n  task: regresion\n",
-        "mlops.yaml, line 4: model.task must be one of binary-classification, "
-        "multiclass-classification, regression, other, not 'regresion'; did you mean "
-        "'regression'?",
+        "mlops.yaml, line 4: model.task must be binary-classification, "
+        "multiclass-classification, regression, or a Hugging Face pipeline tag such as "
+        "text-classification or tabular-regression (docs/configuration.md lists them), not "
+        "'regresion'; did you mean 'regression'?",
     ),
     "bad comment mode, no close match": (
         MODEL + "comment:\n  mode: false\n",

@@ -9,8 +9,9 @@ import pytest
 
 from conftest import cli, git, tree_state
 from mlops_ci.errors import InputError
+from mlops_ci.lineage import lineage_from_lock
 from mlops_ci.lockfile import parse_lock
-from mlops_ci.pipeline import flatten, lineage_from_lock, read_snapshots
+from mlops_ci.pipeline import flatten, read_snapshots
 
 LOCK = """\
 schema: '2.0'

@@ -352,8 +352,8 @@ def test_data_and_model_versions() -> None:
     assert "Stages: prepare → train → evaluate." in text
     lineage = table_with_header(page, ["Kind", "Path", "Stage", "md5", "Size"])
     assert lineage[1:] == [
-        ["data", "data/raw/churn.csv", "prepare", "3f2a9c0d", "1.2 MB"],
-        ["data", "data/prepared", "train", "8c1d2e3f", "987.7 kB in 2 files"],
+        ["training data", "data/raw/churn.csv", "prepare", "3f2a9c0d", "1.2 MB"],
+        ["training data", "data/prepared", "train", "8c1d2e3f", "987.7 kB in 2 files"],
         ["code", "src/prepare.py", "prepare", "0a1b2c3d", "2.0 kB"],
         ["code", "src/train.py", "train", "f9e8d7c6", "3.1 kB"],
     ]
@@ -508,7 +508,13 @@ def test_summary_line() -> None:
     assert render_summary_line(warned).startswith("Passed with warnings — 1 warning")
     assert render_summary_line(make_report()) == "Passed — All 3 gate rules passed."
     blank = make_report(verdict=replace(make_failing_report().verdict, summary=" "))
-    assert render_summary_line(blank) == "Failed — 1 gate failed."
+    assert render_summary_line(blank) == "Failed — 1 gate failed, 1 warning."
+    two_rules = make_report(gates=[
+        make_gate("acc", "min", 0.9, verdict="fail", gate_index=0),
+        make_gate("acc", "max_drop", 0.01, verdict="fail", gate_index=0),
+    ])
+    two_rules = replace(two_rules, verdict=replace(two_rules.verdict, summary=""))
+    assert render_summary_line(two_rules) == "Failed — 1 gate failed (2 rules)."
     assert "\n" not in render_summary_line(make_hostile_report())
 
 

@@ -95,6 +95,11 @@ def run(
     )
     if not report.gates:
         print(log_safe(no_gates_hint(report, config_found=project.config.found)), file=stderr)
+    from mlops_ci.outdir_git import untracked_output_hint
+
+    hint = untracked_output_hint(project.root, written.report_json.parent, written.report_json)
+    if hint:
+        print(log_safe(hint), file=stderr)
     if ctx is not None:
         from mlops_ci.github.publish import RunFiles, publish_run
 
