@@ -142,14 +142,7 @@ def test_missing_warn_softens_to_a_warning_that_says_why(tmp_path: Path) -> None
 
 def test_a_metrics_file_the_base_does_not_declare_is_new(tmp_path: Path) -> None:
     root = tmp_path / "repo"
-    make_project(root, UNCACHED_IGNORED)
-    git("checkout", "-q", "main", cwd=root)
-    (root / "dvc.yaml").write_text("stages: {}\n")
-    git("rm", "-q", "dvc.lock", cwd=root)
-    git("commit", "-qam", "no metrics yet", cwd=root)
-    git("checkout", "-q", "change", cwd=root)
-    git("reset", "-q", "--soft", "main", cwd=root)
-    (root / "dvc.yaml").write_text(UNCACHED_IGNORED)
+    _new_metric(root, UNCACHED_IGNORED)
     result = cli("run", "--base", "main", cwd=root)
     assert result.code == 0, result.stdout + result.stderr
     gate = report(root)["gates"][0]
@@ -161,23 +154,23 @@ def test_a_metrics_file_the_base_does_not_declare_is_new(tmp_path: Path) -> None
     assert "No base for the next change either" in (root / ".mlops" / "report.md").read_text()
 
 
-def _new_cached_metric(root: Path) -> None:
-    """main declares no metrics; the branch adds a stage whose cached output holds them."""
-    make_project(root, CACHED_OUT)
+def _new_metric(root: Path, dvc_yaml: str) -> None:
+    """main declares no metrics; the branch adds the stage *dvc_yaml* declares."""
+    make_project(root, dvc_yaml)
     git("checkout", "-q", "main", cwd=root)
     (root / "dvc.yaml").write_text("stages: {}\n")
     git("rm", "-q", "dvc.lock", cwd=root)
     git("commit", "-qam", "no metrics yet", cwd=root)
     git("checkout", "-q", "change", cwd=root)
     git("reset", "-q", "--soft", "main", cwd=root)
-    (root / "dvc.yaml").write_text(CACHED_OUT)
+    (root / "dvc.yaml").write_text(dvc_yaml)
 
 
 def test_a_new_metric_only_in_the_local_cache_says_the_next_change_needs_a_remote(
     tmp_path: Path,
 ) -> None:
     root = tmp_path / "repo"
-    _new_cached_metric(root)
+    _new_metric(root, CACHED_OUT)
     result = cli("run", "--base", "main", cwd=root)
     assert result.code == 0, result.stdout + result.stderr
     metric = report(root)["metrics"][0]
@@ -190,7 +183,7 @@ def test_a_new_metric_that_a_remote_carries_applies_from_the_next_change_on(
     tmp_path: Path,
 ) -> None:
     root = tmp_path / "repo"
-    _new_cached_metric(root)
+    _new_metric(root, CACHED_OUT)
     dvc("remote", "add", "-d", "storage", str(tmp_path / "remote"), cwd=root)
     result = cli("run", "--base", "main", cwd=root)
     assert result.code == 0, result.stdout + result.stderr

@@ -267,10 +267,8 @@ def _cut_tables(markdown: str, budget: int) -> tuple[str, int]:
     return "\n".join(out), total
 
 
-def _cut_tail(text: str, budget: int) -> str:
-    """The text cut at a line break, with open code fences and <details> closed."""
-    closing = "\n```\n</details>\n"
-    room = max(budget - text_length(closing), 0)
+def lines_within(text: str, room: int) -> list[str]:
+    """The first whole lines of *text* that fit in *room* UTF-16 units, newlines counted."""
     kept: list[str] = []
     used = 0
     for line in text.split("\n"):
@@ -279,6 +277,13 @@ def _cut_tail(text: str, budget: int) -> str:
             break
         kept.append(line)
         used += size
+    return kept
+
+
+def _cut_tail(text: str, budget: int) -> str:
+    """The text cut at a line break, with open code fences and <details> closed."""
+    closing = "\n```\n</details>\n"
+    kept = lines_within(text, max(budget - text_length(closing), 0))
     cut = "\n".join(kept) + "\n"
     fences = sum(1 for line in kept if line.lstrip().startswith(("```", "~~~")))
     if fences % 2:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from mlops_ci.github.comments import (
     BODY_BUDGET,
     comment_marker,
+    lines_within,
     markdown_link,
     text_length,
 )
@@ -166,15 +167,7 @@ def _fit(markdown: str, budget: int) -> tuple[str, bool]:
     if text_length(markdown) <= budget:
         return markdown, False
     room = budget - text_length(CUT_NOTE) - 20 * MAX_FOLD_DEPTH
-    kept: list[str] = []
-    used = 0
-    for line in markdown.split("\n"):
-        size = text_length(line) + 1
-        if used + size > room:
-            break
-        kept.append(line)
-        used += size
-    return "\n".join(kept), True
+    return "\n".join(lines_within(markdown, room)), True
 
 
 def last_report(body: str) -> tuple[str, str | None] | None:
