@@ -120,10 +120,10 @@ def test_a_wrong_base_fails_before_the_pipeline_runs(tmp_path: Path) -> None:
     dvc("init", "-q", cwd=root)
     (root / "dvc.yaml").write_text(
         f"stages:\n  slow:\n    cmd: {sys.executable} -c \"open('ran', 'w').write('1')\"\n"
-        "    always_changed: true\nmetrics: [metrics.json]\n"
+        "    outs: [ran]\n    always_changed: true\nmetrics: [metrics.json]\n"
     )
     (root / "metrics.json").write_text('{"acc": 0.9}')
-    (root / "mlops.yaml").write_text(MLOPS)
+    (root / "mlops.yaml").write_text(MLOPS.replace("path: model.txt", "path: ran"))
     git("add", "-A", cwd=root)
     git("commit", "-qm", "base", cwd=root)
     result = cli("run", "--base", "nope", cwd=root)

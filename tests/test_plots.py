@@ -80,7 +80,8 @@ def make_project(root: Path, *, lose_base_cache: bool = False) -> None:
     git("init", "-q", "-b", "main", cwd=root)
     dvc("init", "-q", cwd=root)
     (root / "dvc.yaml").write_text(DVC_YAML)
-    (root / "mlops.yaml").write_text("model: {name: m, path: score}\n")
+    # the model is whatever the pipeline writes: a path no stage produces is refused
+    (root / "mlops.yaml").write_text("model: {name: m, path: eval/metrics.json}\n")
     (root / ".gitignore").write_text("/eval\n.mlops/\n")
     (root / "evaluate.py").write_text(EVALUATE)
     (root / "score").write_text("0.9")
