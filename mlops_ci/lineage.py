@@ -85,16 +85,12 @@ def lineage_from_lock(
                 if lineage.model is None:
                     lineage.model = _version(entry, stage.name)
                 continue
-            if stage.name in downstream:
-                if path not in evaluation_seen:
-                    evaluation_seen.add(path)
-                    lineage.evaluation_outputs.append(_version(entry, stage.name))
-            elif (
-                stage.name in upstream and stage.name not in producers
-                and path not in seen and path not in metric_files
-            ):
-                seen.add(path)
-                lineage.data.append(_version(entry, stage.name))
+            # An upstream stage's output is training data only if a stage on the way to the
+            # model reads it (the deps above list it then): a test split is written beside the
+            # training split but read only by the evaluation.
+            if stage.name in downstream and path not in evaluation_seen:
+                evaluation_seen.add(path)
+                lineage.evaluation_outputs.append(_version(entry, stage.name))
     return lineage
 
 

@@ -63,7 +63,8 @@ def test_the_dag_splits_training_from_evaluation() -> None:
     )
     assert lineage.model_stage == "train"
     assert lineage.model is not None and lineage.model.stage == "train"
-    assert paths(lineage.data) == ["data/raw.csv", "data/prepared", "data/prepared/train.csv"]
+    # prepare's output directory also holds the test split: only what train reads is training
+    assert paths(lineage.data) == ["data/raw.csv", "data/prepared/train.csv"]
     # test.csv is prepare's output, but only the evaluation reads it
     assert paths(lineage.evaluation_data) == ["data/prepared/test.csv", "data/labels.csv"]
     assert paths(lineage.evaluation_outputs) == [
@@ -71,6 +72,25 @@ def test_the_dag_splits_training_from_evaluation() -> None:
     ]
     assert [d.stage for d in lineage.evaluation_outputs][-1] == "report"
     assert paths(lineage.code) == ["src/prepare.py", "src/train.py", "src/evaluate.py"]
+
+
+def test_a_test_split_written_beside_the_training_split_is_not_training_data() -> None:
+    # the bundled example's shape: prepare writes both splits as separate outputs
+    lock = parse_lock("""\
+stages:
+  prepare:
+    deps: [{path: raw.csv, md5: r}]
+    outs: [{path: data/train.csv, md5: a}, {path: data/test.csv, md5: b}]
+  train:
+    deps: [{path: data/train.csv, md5: a}]
+    outs: [{path: model.pkl, md5: m}]
+  evaluate:
+    deps: [{path: model.pkl, md5: m}, {path: data/test.csv, md5: b}]
+    outs: [{path: metrics.json, md5: x}]
+""")
+    lineage = lineage_from_lock(lock, None, model_path="model.pkl", metric_files={"metrics.json"})
+    assert paths(lineage.data) == ["raw.csv", "data/train.csv"]
+    assert paths(lineage.evaluation_data) == ["data/test.csv"]
 
 
 def test_foreach_and_matrix_stage_names_are_stages_like_any_other() -> None:
@@ -230,7 +250,7 @@ def test_a_real_pipelines_card_tells_training_from_evaluation(tmp_path: Path) ->
 
     lineage = json.loads((root / ".mlops" / "report.json").read_text())["lineage"]
     assert lineage["model_stage"] == "train"
-    assert [d["path"] for d in lineage["data"]] == ["raw.csv", "data", "data/train.csv"]
+    assert [d["path"] for d in lineage["data"]] == ["raw.csv", "data/train.csv"]
     assert [d["path"] for d in lineage["evaluation_data"]] == ["data/test.csv"]
     assert {d["path"] for d in lineage["evaluation_outputs"]} == {
         "predictions.csv", "metrics.json", "plots/roc.json"
@@ -244,7 +264,7 @@ def test_a_real_pipelines_card_tells_training_from_evaluation(tmp_path: Path) ->
         assert f"| `{output}` | evaluate |" in evaluation
         assert output not in training
     assert "stage `train`, which writes the model" in training
-    for data in ("raw.csv", "data", "data/train.csv"):
+    for data in ("raw.csv", "data/train.csv"):
         assert f"| `{data}` |" in training
     assert "test.csv" not in training
 
