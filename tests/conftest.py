@@ -89,6 +89,14 @@ def dvc(*args: str, cwd: Path, timeout: float = 300) -> str:
     return done.stdout
 
 
+def new_dvc_repo(root: Path) -> Path:
+    """A new directory *root* holding a git repository on `main` with DVC initialised."""
+    root.mkdir()
+    git("init", "-q", "-b", "main", cwd=root)
+    dvc("init", "-q", cwd=root)
+    return root
+
+
 def tree_state(root: Path) -> dict[str, bytes]:
     """Every file in the work tree (outside .git, .dvc/tmp and .dvc/cache) with its content."""
     state = {}

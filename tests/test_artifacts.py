@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli, dvc, git
+from conftest import cli, dvc, git, new_dvc_repo
 from mlops_ci.card import split_front_matter
 from mlops_ci.dvc_yaml import is_produced, parse_dvc_yaml
 from mlops_ci.errors import ConfigError
@@ -57,9 +57,7 @@ GATES = "gates:\n  - metric: acc\n    min: 0.5\n"
 
 def make_project(root: Path, dvc_yaml: str, mlops: str | None = GATES) -> Path:
     """A git + DVC repository with the pipeline reproduced and committed on main."""
-    root.mkdir()
-    git("init", "-q", "-b", "main", cwd=root)
-    dvc("init", "-q", cwd=root)
+    new_dvc_repo(root)
     (root / "dvc.yaml").write_text(dvc_yaml)
     if mlops is not None:
         (root / "mlops.yaml").write_text(mlops)

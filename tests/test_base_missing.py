@@ -12,7 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from conftest import cli, dvc, git, tree_state
+from conftest import cli, dvc, git, new_dvc_repo, tree_state
 
 WRITE = f"{sys.executable} evaluate.py"
 EVALUATE = (
@@ -50,9 +50,7 @@ gates:
 
 def make_project(root: Path, dvc_yaml: str, *, mlops: str = MLOPS) -> None:
     """A base on main at acc 0.9, and a branch `change` whose model got worse (acc 0.5)."""
-    root.mkdir()
-    git("init", "-q", "-b", "main", cwd=root)
-    dvc("init", "-q", cwd=root)
+    new_dvc_repo(root)
     (root / "dvc.yaml").write_text(dvc_yaml)
     (root / "mlops.yaml").write_text(mlops)
     (root / ".gitignore").write_text("/eval\n.mlops/\n")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from test_comment_command import artifact, run_comment, workflow_run_env
 
-from conftest import dvc, git
+from conftest import dvc, git, new_dvc_repo
 from factories import make_metric, make_report
 from github_fake import FakeGitHub
 from github_fake.state import PR_NUMBER
@@ -42,9 +42,7 @@ def commit_base(root: Path, acc: float, message: str = "base") -> str:
 
 def base_project(root: Path, acc: float = 0.9, mlops: str = MLOPS) -> str:
     """The base repository at acc *acc* on main (metrics tracked by git); its commit."""
-    root.mkdir()
-    git("init", "-q", "-b", "main", cwd=root)
-    dvc("init", "-q", cwd=root)
+    new_dvc_repo(root)
     (root / "dvc.yaml").write_text("metrics:\n  - metrics.json\n")
     (root / "mlops.yaml").write_text(mlops)
     return commit_base(root, acc)
@@ -178,9 +176,7 @@ def test_base_metrics_in_a_dvc_cached_output_are_read_from_the_remote(
     github_api: FakeGitHub, tmp_path: Path
 ) -> None:
     upstream = tmp_path / "upstream"
-    upstream.mkdir()
-    git("init", "-q", "-b", "main", cwd=upstream)
-    dvc("init", "-q", cwd=upstream)
+    new_dvc_repo(upstream)
     (upstream / "eval").mkdir()
     (upstream / "eval" / "metrics.json").write_text(json.dumps({"acc": 0.9}))
     dvc("add", "-q", "eval", cwd=upstream)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cli, dvc, git
+from conftest import cli, dvc, git, new_dvc_repo
 from mlops_ci.repro_options import REPRO_FLAGS, ReproOptions
 
 TRAIN = (
@@ -44,9 +44,7 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The repository users clone: main at acc 0.9, branch `change` at 0.91, data pushed."""
     base = tmp_path_factory.mktemp("fresh")
     root = base / "upstream"
-    root.mkdir()
-    git("init", "-q", "-b", "main", cwd=root)
-    dvc("init", "-q", cwd=root)
+    new_dvc_repo(root)
     dvc("remote", "add", "-d", "storage", str(base / "remote"), cwd=root)
     (root / "source").write_text("0.9")
     dvc("add", "-q", "source", cwd=root)
@@ -115,9 +113,7 @@ def test_default_base_in_a_fresh_clone_is_origin_main(clone: Path, env: dict[str
 
 def test_a_wrong_base_fails_before_the_pipeline_runs(tmp_path: Path) -> None:
     root = tmp_path / "repo"
-    root.mkdir()
-    git("init", "-q", "-b", "main", cwd=root)
-    dvc("init", "-q", cwd=root)
+    new_dvc_repo(root)
     (root / "dvc.yaml").write_text(
         f"stages:\n  slow:\n    cmd: {sys.executable} -c \"open('ran', 'w').write('1')\"\n"
         "    outs: [ran]\n    always_changed: true\nmetrics: [metrics.json]\n"

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import cli, dvc, git
+from conftest import cli, git, new_dvc_repo
 from mlops_ci.lineage import lineage_from_lock
 from mlops_ci.lockfile import parse_lock
 
@@ -232,9 +232,7 @@ EVALUATE = (
 
 def test_a_real_pipelines_card_tells_training_from_evaluation(tmp_path: Path) -> None:
     root = tmp_path / "repo"
-    root.mkdir()
-    git("init", "-q", "-b", "main", cwd=root)
-    dvc("init", "-q", cwd=root)
+    new_dvc_repo(root)
     files = {
         "dvc.yaml": DVC_YAML, "params.yaml": "train:\n  alpha: 1\n",
         "mlops.yaml": "model: {name: m, path: model.txt}\n", "raw.csv": "1\n2\n3\n4\n5\n",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from conftest import cli, dvc, git
+from conftest import cli, dvc, git, new_dvc_repo
 from mlops_ci.scaffold import init_project
 
 EVALUATE = "import json\njson.dump({'acc': 0.9}, open('metrics.json', 'w'))\n"
@@ -38,9 +38,7 @@ def test_init_in_a_repository_with_its_own_gitignore_adds_mlops_to_it(tmp_path: 
 
 def test_run_hints_once_when_mlops_is_neither_ignored_nor_tracked(tmp_path: Path) -> None:
     root = tmp_path / "repo"
-    root.mkdir()
-    git("init", "-q", "-b", "main", cwd=root)
-    dvc("init", "-q", cwd=root)
+    new_dvc_repo(root)
     (root / "dvc.yaml").write_text(DVC_YAML)
     (root / "evaluate.py").write_text(EVALUATE)
     (root / "mlops.yaml").write_text("model: {name: m, path: metrics.json}\n")

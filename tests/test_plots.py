@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from mermaid_check import mermaid_blocks, mermaid_errors
 
-from conftest import cli, dvc, git, tree_state
+from conftest import cli, dvc, git, new_dvc_repo, tree_state
 from mlops_ci.errors import InputError
 from mlops_ci.plots import MAX_PLOTS, MAX_POINTS, MAX_SERIES, read_plots
 
@@ -76,9 +76,7 @@ def make_project(root: Path, *, lose_base_cache: bool = False) -> None:
 
     *lose_base_cache*: the base's objects are then in neither the cache nor a remote.
     """
-    root.mkdir()
-    git("init", "-q", "-b", "main", cwd=root)
-    dvc("init", "-q", cwd=root)
+    new_dvc_repo(root)
     (root / "dvc.yaml").write_text(DVC_YAML)
     # the model is whatever the pipeline writes: a path no stage produces is refused
     (root / "mlops.yaml").write_text("model: {name: m, path: eval/metrics.json}\n")
@@ -195,9 +193,7 @@ def test_plots_and_their_lines_are_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "repo"
-    root.mkdir()
-    git("init", "-q", "-b", "main", cwd=root)
-    dvc("init", "-q", cwd=root)
+    new_dvc_repo(root)
     fields = [f"y{i}" for i in range(MAX_SERIES + 2)]
     rows = [{"step": s, **{f: s * (i + 1) for i, f in enumerate(fields)}} for s in range(3)]
     for i in range(MAX_PLOTS + 3):
@@ -219,9 +215,7 @@ def test_read_plots_refuses_a_fifo(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "repo"
-    root.mkdir()
-    git("init", "-q", "-b", "main", cwd=root)
-    dvc("init", "-q", cwd=root)
+    new_dvc_repo(root)
     os.mkfifo(root / "roc.json")
     (root / "dvc.yaml").write_text("plots:\n  - roc.json:\n      x: fpr\n      y: tpr\n")
     monkeypatch.chdir(root)
