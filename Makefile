@@ -28,7 +28,7 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check mlops_ci tests benchmarks scripts
+	$(BIN)/ruff check mlops_ci templates tests benchmarks scripts
 	$(BIN)/mypy
 
 unit: $(STAMP)

@@ -268,7 +268,7 @@ def make_environment(template_dir: Path | None = None) -> SandboxedEnvironment:
                 "the key to use the packaged templates."
             )
         loaders.append(TemplateDirLoader(template_dir))
-    loaders.append(PackageLoader("mlops_ci", "templates"))
+    loaders.append(PackageLoader("mlops_ci.templates", "."))  # the top-level templates/
     env = SandboxedEnvironment(
         loader=ChoiceLoader(loaders),
         autoescape=False,  # markdown, not HTML: the md filter escapes what must be escaped

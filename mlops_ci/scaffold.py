@@ -33,7 +33,7 @@ DVC_INIT_FILES = [".dvc/config", ".dvc/.gitignore", ".dvcignore"]
 
 
 def example_files() -> dict[str, Traversable]:
-    """The example project's files: relative path in the project → packaged file."""
+    """The example project's files (templates/project/): path in the project → packaged file."""
     files: dict[str, Traversable] = {}
 
     def walk(node: Traversable, prefix: str) -> None:
@@ -45,7 +45,7 @@ def example_files() -> dict[str, Traversable]:
             else:
                 files[prefix + RENAMES.get(child.name, child.name)] = child
 
-    walk(resources.files("mlops_ci") / "example", "")
+    walk(resources.files("mlops_ci.templates") / "project", "")
     return dict(sorted(files.items()))
 
 

@@ -22,7 +22,7 @@ from mlops_ci.report import CardInfo
 from mlops_ci.schemas import CONFIG_SCHEMA, load_schema
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
-EXAMPLE_PROJECT = Path(__file__).resolve().parent.parent / "mlops_ci" / "example" / "mlops.yaml"
+EXAMPLE_PROJECT = Path(__file__).resolve().parent.parent / "templates" / "project" / "mlops.yaml"
 MODEL = "model: {name: clf, path: model.pkl}\n"
 
 # What jsonschema says on its own; none of it may reach a user.
