@@ -12,7 +12,8 @@ from factories import make_metric, make_report
 from mlops_ci.card import render_card
 from mlops_ci.config import GateConfig, GateRule
 from mlops_ci.gates import evaluate_gates, overall_verdict
-from mlops_ci.render import render_report_md, render_summary_line, render_table
+from mlops_ci.render import render_report_md, render_summary_line
+from mlops_ci.render_terminal import render_table
 
 
 def two_files_report():  # type: ignore[no-untyped-def]

@@ -26,7 +26,6 @@ from factories import (
 from mlops_ci.errors import ConfigError
 from mlops_ci.render import (
     code,
-    display_width,
     format_value,
     md,
     num,
@@ -34,9 +33,9 @@ from mlops_ci.render import (
     prose,
     render_report_md,
     render_summary_line,
-    render_table,
     signed,
 )
+from mlops_ci.render_terminal import display_width, render_table
 from mlops_ci.report import ParamDiff, Report
 from mlops_ci.schemas import validate_report
 

@@ -14,7 +14,7 @@ from factories import make_report
 from mlops_ci.card import render_card
 from mlops_ci.errors import InputError
 from mlops_ci.plots import MAX_POINTS, MAX_SERIES, even_grid, resample
-from mlops_ci.render import render_report_md, render_table
+from mlops_ci.render import render_report_md
 from mlops_ci.render_plots import (
     GRID_POINTS,
     MAX_MARKDOWN,
@@ -23,6 +23,7 @@ from mlops_ci.render_plots import (
     render_plots_md,
     root_from,
 )
+from mlops_ci.render_terminal import render_table
 from mlops_ci.render_untrusted import render_untrusted_report_md
 from mlops_ci.report import ConfusionMatrix, PlotDiff, PlotSeries, Report
 from mlops_ci.schemas import validate_report

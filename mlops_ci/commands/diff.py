@@ -31,7 +31,7 @@ def diff(
 
         stdout.write(log_safe(render_report_md(report, project.config.user_template_dir)))
     else:
-        from mlops_ci.render import render_table
+        from mlops_ci.render_terminal import render_table
 
         stdout.write(render_table(report, color=color))
     return 0

@@ -30,7 +30,7 @@ def gate(
     if source is not None:
         write_text_atomic(source, report.to_json())
 
-    from mlops_ci.render import render_table
+    from mlops_ci.render_terminal import render_table
 
     stdout.write(render_table(report, color=color))
     return exit_code(report)

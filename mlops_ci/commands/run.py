@@ -83,7 +83,7 @@ def run(
             )
         raise
 
-    from mlops_ci.render import render_table
+    from mlops_ci.render_terminal import render_table
 
     stdout.write(render_table(report, color=color))
     print(
