@@ -8,36 +8,26 @@ file, the line, the key and the fix.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from mlops_ci.config_yaml import KeyPath, Positions, parse_document
+from mlops_ci.config_schema import validate_config
+from mlops_ci.config_yaml import KeyPath, Positions, line_at, parse_document
 from mlops_ci.config_yaml import at as _at
 from mlops_ci.errors import ConfigError, Location
 from mlops_ci.model_source import Declared, ModelSource, resolve_model, with_artifact
 from mlops_ci.report import CardInfo
 from mlops_ci.repro_options import ReproOptions
 from mlops_ci.schemas import (
-    CONFIG_SCHEMA,
-    deeper_error,
-    describe_value,
     format_path,
-    is_required_choice,
-    join_path,
-    missing_keys,
-    problem,
-    unknown_keys,
-    validator,
-    value_problem,
 )
 from mlops_ci.security import read_regular_file, resolve_inside, special_file_problem
 
 if TYPE_CHECKING:
-    from jsonschema import ValidationError
+    pass
 
 CONFIG_FILENAME = "mlops.yaml"
 
@@ -200,7 +190,7 @@ def load_config(path: Path, *, pipeline: bool = True) -> Config:
         if found:
             document, positions = parse_document(_read(path), path.name)
             document = {} if document is None else document  # the model may come from dvc.yaml
-            _validate(document, positions, path.name)
+            validate_config(document, positions, path.name)
         config = _resolve(document, positions, path, found=found, pipeline=pipeline)
         _ = config.user_template_dir  # refuses a template_dir that leaves the repository
     except ConfigError as exc:  # for the annotation on Actions: the key, or the line named
@@ -238,151 +228,6 @@ def _read(path: Path) -> str:
         ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the configuration ({exc.strerror}).") from None
-
-
-# --- stage 1b: the schema ------------------------------------------------------------------------
-
-
-def _validate(document: object, positions: Positions, name: str) -> None:
-    errors = list(validator(CONFIG_SCHEMA).iter_errors(document))
-    if errors:
-        best = min(errors, key=lambda e: _rank(e, positions))
-        key = _error_key(best)
-        raise ConfigError(_message(best, positions, name)).located(
-            Location(Path(name), _line(positions, key), format_path(key) or None)
-        )  # load_config puts the file's whole path in
-
-
-def _error_key(error: ValidationError) -> KeyPath:
-    """The key an error is about: an unknown key itself, else where the schema failed."""
-    path: KeyPath = tuple(error.absolute_path)
-    if error.validator == "additionalProperties":
-        return (*path, unknown_keys(error)[0])
-    return path
-
-
-def _rank(error: ValidationError, positions: Positions) -> tuple[int, int]:
-    """Unknown keys first (a typo also causes "missing" errors), then in reading order."""
-    path = tuple(error.absolute_path)
-    if error.validator == "additionalProperties":
-        key = unknown_keys(error)[0]
-        return 0, _line_of(positions, (*path, key))
-    if error.validator == "required" or is_required_choice(error):
-        return 2, _line_of(positions, path)
-    return 1, _line_of(positions, path)
-
-
-def _line_of(positions: Positions, path: KeyPath) -> int:
-    position = positions.get(path)
-    return position[0] if position else -1
-
-
-def _message(error: ValidationError, positions: Positions, name: str) -> str:
-    path: KeyPath = tuple(error.absolute_path)
-    dotted = format_path(path)
-    kind = error.validator
-    schema = error.schema if isinstance(error.schema, dict) else {}
-
-    if "propertyNames" in error.absolute_schema_path:
-        return f"{_at(name, positions, path)}: {problem(error)}."
-
-    if kind == "additionalProperties":
-        key = unknown_keys(error)[0]
-        where = f"in {dotted}" if path else "at the top level"
-        valid = list(schema.get("properties", {}))
-        text = f"{_at(name, positions, (*path, key))}: unknown key {key!r} {where}"
-        match = difflib.get_close_matches(key, valid, n=1)
-        if match:
-            return f"{text}; did you mean {match[0]!r}?"
-        section = _section_of(key) if not path else None
-        if section:
-            return f"{text}; it belongs under {section!r}, as {section}.{key}."
-        return f"{text}. Valid keys: {', '.join(valid)}."
-
-    if kind == "required":
-        key = missing_keys(error)[0]
-        full = join_path(path, key)
-        return f"{_at(name, positions, path)}: {full} is required: {_description((*path, key))}."
-
-    if kind in ("anyOf", "oneOf"):
-        deeper = deeper_error(error)
-        if deeper is not None:
-            return _message(deeper, positions, name)
-        if is_required_choice(error):
-            keys = [branch["required"][0] for branch in error.validator_value]
-            metric = error.instance.get("metric") if isinstance(error.instance, dict) else None
-            which = f" (metric {metric!r})" if isinstance(metric, str) else ""
-            return (
-                f"{_at(name, positions, path)}: {dotted}{which} has no rule; add at least one of "
-                f"{', '.join(keys)}, e.g. `min: 0.9` or `max_drop: 2%`."
-            )
-
-    if kind == "type" and not path:
-        return (
-            f"{name}: the top level must be a mapping of keys such as `model:` and `gates:`, "
-            f"not {describe_value(error.instance)}."
-        )
-
-    text = f"{_at(name, positions, path)}: {dotted} "
-    text += value_problem(kind, error.instance, error.validator_value, schema)
-    if kind == "enum" and isinstance(error.instance, str):
-        options = [str(v) for v in error.validator_value]
-        match = difflib.get_close_matches(error.instance, options, n=1)
-        if match:
-            return f"{text}; did you mean {match[0]!r}?"
-    if kind == "type" and "string" in _types(schema) and not isinstance(error.instance, dict):
-        return f"{text}; quote it to make it text."
-    leaf = _schema_at(path) or {}
-    description = leaf.get("description")
-    if kind in ("type", "anyOf", "pattern") and description and path:
-        return f"{text}. `{path[-1]}`: {description}."
-    return f"{text}."
-
-
-def _types(schema: dict[str, Any]) -> list[str]:
-    types = schema.get("type", [])
-    return [types] if isinstance(types, str) else list(types)
-
-
-def _section_of(key: str) -> str | None:
-    """The section a misplaced top-level key belongs to, e.g. 'primary' → 'metrics'."""
-    sections = _config_schema()["properties"]
-    for section, schema in sections.items():
-        if key in schema.get("properties", {}):
-            return str(section)
-    return None
-
-
-def _config_schema() -> dict[str, Any]:
-    return cast("dict[str, Any]", validator(CONFIG_SCHEMA).schema)  # parsed once, cached
-
-
-def _description(path: KeyPath) -> str:
-    """The schema's description of the key at *path*: the hint our messages end with."""
-    schema = _schema_at(path)
-    return str(schema.get("description", "")) if schema else ""
-
-
-def _schema_at(path: KeyPath) -> dict[str, Any] | None:
-    root = _config_schema()
-    schema: dict[str, Any] | None = root
-    for part in path:
-        if schema is None:
-            return None
-        schema = _deref(schema)
-        if isinstance(part, int):
-            schema = schema.get("items")
-        else:
-            schema = schema.get("properties", {}).get(part)
-    return schema
-
-
-def _deref(schema: dict[str, Any]) -> dict[str, Any]:
-    root = _config_schema()
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        return cast("dict[str, Any]", root["$defs"][ref.rsplit("/", 1)[1]])
-    return schema
 
 
 # --- stage 2: resolve ------------------------------------------------------------------------
@@ -430,7 +275,7 @@ def _resolve(
             files=files,
             primary=metrics.get("primary"),
             higher_is_better=dict(metrics.get("higher_is_better") or {}),
-            primary_line=_line(positions, ("metrics", "primary")),
+            primary_line=line_at(positions, ("metrics", "primary")),
         ),
         gates=tuple(
             _gate(gate, index, positions, name)
@@ -484,14 +329,8 @@ def _gate(gate: Mapping[str, Any], index: int, positions: Positions, name: str) 
         rules=rules,
         severity=gate.get("severity", "error"),
         index=index,
-        line=_line(positions, ("gates", index)),
+        line=line_at(positions, ("gates", index)),
     )
-
-
-def _line(positions: Positions, path: KeyPath) -> int | None:
-    """The 1-based line where the key or item at *path* starts; None when ruamel has none."""
-    position = positions.get(path)
-    return position[0] + 1 if position else None
 
 
 def _rule(rule: RuleName, value: float | str) -> GateRule:

@@ -227,3 +227,9 @@ def at(name: str, positions: Positions, path: KeyPath) -> str:
     """Where the key at *path* stands, as a message begins: ``mlops.yaml, line 17``."""
     position = positions.get(path)
     return f"{name}, line {position[0] + 1}" if position else name
+
+
+def line_at(positions: Positions, path: KeyPath) -> int | None:
+    """The 1-based line where the key or item at *path* starts; None when ruamel has none."""
+    position = positions.get(path)
+    return position[0] + 1 if position else None
