@@ -141,8 +141,10 @@ def test_the_requirements_and_the_dvc_data_come_before_the_action(name: str) -> 
     install = next(i for i, r in enumerate(runs) if "pip install" in r)
     assert "-r requirements.txt" in runs[install] and "mlops-ci" not in runs[install]
     pull = next(i for i, r in enumerate(runs) if "dvc pull" in r)
-    # only when the repository has a default remote: the example project has none
-    assert runs[pull].startswith("if dvc remote default >/dev/null 2>&1; then")
+    # only when the repository has a default remote (the example project has none), and a
+    # missing dvc is an error, not "no remote"
+    assert "elif dvc remote default >/dev/null 2>&1; then\n  dvc pull" in runs[pull]
+    assert runs[pull].startswith("if ! command -v dvc >/dev/null; then")
     assert install < pull < action
 
 

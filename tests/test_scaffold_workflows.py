@@ -8,13 +8,16 @@ test_workflow_lint.py, which also lint what init wrote.
 from __future__ import annotations
 
 import ast
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from packaging.requirements import Requirement
 
-from conftest import cli, git
+from conftest import clean_env, cli, dvc, git, new_dvc_repo
 from mlops_ci.scaffold import example_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,3 +174,72 @@ def test_requirements_have_the_lower_bounds_of_pyproject():
     for name, req in requirements().items():
         assert str(req.specifier) == str(ours[name].specifier), name
         assert str(req.specifier).startswith(">="), name
+
+
+# --- the workflows' DVC pull step, run as the runner runs it (bash -e), with real dvc ---------
+
+
+def pull_script(name: str) -> str:
+    workflow = yaml.safe_load((TEMPLATES / name).read_text(encoding="utf-8"))
+    (script,) = [
+        step["run"] for job in workflow["jobs"].values() for step in job["steps"]
+        if "dvc pull" in step.get("run", "")
+    ]
+    return str(script)
+
+
+def run_step(script: str, cwd: Path, *, dvc_on_path: bool = True) -> subprocess.CompletedProcess:
+    # dvc is where a user's `pip install -r requirements.txt` put it: beside the Python
+    path = f"{Path(sys.executable).parent}:/usr/bin:/bin" if dvc_on_path else "/usr/bin:/bin"
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script], cwd=cwd,
+        env={**clean_env(), "PATH": path}, capture_output=True, text=True, timeout=300,
+        check=False,
+    )
+
+
+def test_the_three_workflows_pull_alike():
+    assert pull_script("mlops-ci.yml") == pull_script("mlops-ci-report.yml")
+    assert pull_script("mlops-ci.yml") == pull_script("mlops-ci-release.yml")
+
+
+@pytest.fixture
+def tracked_data(tmp_path: Path) -> Path:
+    """A DVC repository with one file tracked by DVC (data.txt) and no remote."""
+    root = new_dvc_repo(tmp_path / "repo")
+    (root / "data.txt").write_text("rows\n")
+    dvc("add", "-q", "data.txt", cwd=root)
+    git("add", ".", cwd=root)
+    git("commit", "-qm", "data", cwd=root)
+    return root
+
+
+def test_without_a_remote_the_pull_step_says_so_and_passes(tracked_data: Path):
+    done = run_step(pull_script("mlops-ci.yml"), tracked_data)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No default DVC remote: nothing to pull." in done.stdout
+
+
+def test_with_a_default_remote_the_pull_step_pulls_and_allows_what_was_never_pushed(
+    tracked_data: Path, tmp_path: Path
+):
+    root = tracked_data
+    dvc("remote", "add", "-d", "storage", str(tmp_path / "remote"), cwd=root)
+    dvc("push", "-q", cwd=root)
+    (root / "new.txt").write_text("a pull request's new output, not pushed yet\n")
+    dvc("add", "-q", "new.txt", cwd=root)
+    git("add", ".", cwd=root)
+    git("commit", "-qm", "remote, and a file only this workspace has", cwd=root)
+    shutil.rmtree(root / ".dvc" / "cache")
+    (root / "data.txt").unlink()
+    (root / "new.txt").unlink()
+    done = run_step(pull_script("mlops-ci.yml"), root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (root / "data.txt").read_text() == "rows\n"  # from the remote
+    assert not (root / "new.txt").exists()  # missing everywhere: allowed, left to dvc repro
+
+
+def test_the_pull_step_fails_when_dvc_is_not_installed(tracked_data: Path):
+    done = run_step(pull_script("mlops-ci.yml"), tracked_data, dvc_on_path=False)
+    assert done.returncode == 1
+    assert "::error title=dvc is not installed::Add dvc to requirements.txt." in done.stdout
