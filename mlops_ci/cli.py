@@ -112,11 +112,31 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite files that already exist.")
     ] = False,
+    no_workflows: Annotated[
+        bool,
+        typer.Option("--no-workflows", help="Do not write the workflows in .github/workflows/."),
+    ] = False,
+    fork_safe: Annotated[
+        bool,
+        typer.Option(
+            "--fork-safe",
+            help="Write the fork-safe report + comment workflows instead of the single "
+            "pull-request workflow.",
+        ),
+    ] = False,
 ) -> None:
-    """Scaffold a complete example project: git + DVC, a pipeline, params and gates."""
+    """Scaffold a complete example project: git + DVC, a pipeline, params, gates, workflows."""
     from mlops_ci.commands.init import init as init_command
 
-    _exit(init_command(directory=directory, force=force, stdout=sys.stdout))
+    _exit(
+        init_command(
+            directory=directory,
+            force=force,
+            workflows=not no_workflows,
+            fork_safe=fork_safe,
+            stdout=sys.stdout,
+        )
+    )
 
 
 @app.command()

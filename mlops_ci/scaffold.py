@@ -3,7 +3,8 @@
 The project is a git repository (a new one on branch ``main``, or the one already there) with
 DVC initialised and one commit of the example: a prepare → train → evaluate pipeline for a
 binary classifier on scikit-learn's bundled breast-cancer data, its params, and an mlops.yaml
-with gates. Nothing is downloaded.
+with gates, its requirements.txt, and the GitHub workflows that run mlops-ci on it
+(templates/workflows/, into .github/workflows/). Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ FALLBACK_IDENTITY = ("mlops-ci", "mlops-ci@users.noreply.github.com")
 # Files merged into the user's own rather than overwritten: their lines are added when missing.
 MERGED = {".gitignore"}
 
+# The workflows init writes into .github/workflows/ (templates/workflows/): one set-up for pull
+# requests, either the single workflow or the fork-safe pair, never both (each would run the
+# pipeline on every pull request), and the release workflow with either.
+WORKFLOWS_DIR = ".github/workflows"
+SINGLE_WORKFLOWS = ("mlops-ci.yml", "mlops-ci-release.yml")
+FORK_SAFE_WORKFLOWS = ("mlops-ci-report.yml", "mlops-ci-comment.yml", "mlops-ci-release.yml")
+
 # What `dvc init` writes (and stages) besides its ignored tmp/ directory.
 DVC_INIT_FILES = [".dvc/config", ".dvc/.gitignore", ".dvcignore"]
 
@@ -49,6 +57,21 @@ def example_files() -> dict[str, Traversable]:
     return dict(sorted(files.items()))
 
 
+def workflow_files(*, fork_safe: bool = False) -> dict[str, Traversable]:
+    """The workflows init writes (templates/workflows/): path in the project → packaged file."""
+    packaged = resources.files("mlops_ci.templates") / "workflows"
+    names = FORK_SAFE_WORKFLOWS if fork_safe else SINGLE_WORKFLOWS
+    return {f"{WORKFLOWS_DIR}/{name}": packaged / name for name in names}
+
+
+def scaffold_files(*, workflows: bool = True, fork_safe: bool = False) -> dict[str, Traversable]:
+    """Everything init writes: the example project and, with *workflows*, the workflows."""
+    files = example_files()
+    if workflows:
+        files.update(workflow_files(fork_safe=fork_safe))
+    return files
+
+
 @dataclass(frozen=True)
 class InitResult:
     directory: Path  # the project's real path
@@ -58,16 +81,20 @@ class InitResult:
     existing_repository: bool  # the directory was a git repository before init
 
 
-def init_project(directory: Path, *, force: bool = False) -> InitResult:
+def init_project(
+    directory: Path, *, force: bool = False, workflows: bool = True, fork_safe: bool = False
+) -> InitResult:
     """Write the example into *directory*, make it a git + DVC repo and commit the example.
 
+    With *workflows*, the GitHub workflows too (the fork-safe pair instead of the single
+    pull-request workflow with *fork_safe*); other files in .github/workflows/ stay as they are.
     Refuses, before writing anything, when a file it would write exists (unless *force*), or
     when something that is not a regular file stands where it writes one. In a repository
     that already exists it commits the files it wrote and nothing else: the user's staged,
     modified and untracked files stay as they were.
     """
     directory = directory.resolve()
-    files = example_files()
+    files = scaffold_files(workflows=workflows, fork_safe=fork_safe)
     _check_target(directory, list(files), force=force)
     try:
         directory.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""The example workflows in examples/workflows follow the rules they are examples of."""
+"""The workflow templates (templates/workflows/, what `mlops-ci init` writes into
+.github/workflows/) follow the rules they are examples of."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-WORKFLOWS = Path(__file__).resolve().parent.parent / "examples" / "workflows"
+WORKFLOWS = Path(__file__).resolve().parent.parent / "templates" / "workflows"
 OUR_ACTION = "mlops-ci/mlops-ci@v1"  # the placeholder the docs explain
 
 
@@ -33,8 +34,13 @@ def on(workflow: dict[Any, Any]) -> dict[str, Any]:
 ALL = sorted(p.name for p in WORKFLOWS.glob("*.yml"))
 
 
-def test_the_three_examples_exist() -> None:
-    assert ALL == ["mlops-ci-comment.yml", "mlops-ci-report.yml", "pull-request.yml"]
+PULL_REQUEST = ["mlops-ci.yml", "mlops-ci-report.yml"]  # the workflows that run the pipeline
+
+
+def test_the_four_templates_exist() -> None:
+    assert ALL == [
+        "mlops-ci-comment.yml", "mlops-ci-release.yml", "mlops-ci-report.yml", "mlops-ci.yml"
+    ]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -57,7 +63,8 @@ def test_no_expression_inside_a_script(name: str) -> None:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("pull-request.yml", {"contents": "read", "pull-requests": "write"}),
+        ("mlops-ci.yml", {"contents": "read", "pull-requests": "write"}),
+        ("mlops-ci-release.yml", {"contents": "write"}),
         ("mlops-ci-report.yml", {"contents": "read"}),
         ("mlops-ci-comment.yml", {"contents": "read", "actions": "read",
                                   "pull-requests": "write", "statuses": "write"}),
@@ -65,11 +72,12 @@ def test_no_expression_inside_a_script(name: str) -> None:
 )
 def test_least_privilege(name: str, expected: dict[str, str]) -> None:
     workflow = load(name)
-    assert workflow["permissions"] == expected
-    assert all("permissions" not in job for job in workflow["jobs"].values())
+    assert workflow["permissions"] == {}  # nothing for a job added later without its own
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"] == expected
 
 
-@pytest.mark.parametrize("name", ["pull-request.yml", "mlops-ci-report.yml"])
+@pytest.mark.parametrize("name", PULL_REQUEST)
 def test_the_pull_request_workflows_fetch_the_base(name: str) -> None:
     workflow = load(name)
     assert set(on(workflow)) == {"pull_request"}
@@ -107,3 +115,73 @@ def test_the_report_workflow_reports_on_the_pull_requests_head_commit() -> None:
     (checkout,) = [s for s in steps(load("mlops-ci-report.yml"))
                    if s.get("uses", "").startswith("actions/checkout")]
     assert checkout["with"]["ref"] == "${{ github.event.pull_request.head.sha }}"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_dvc_sends_no_analytics(name: str) -> None:
+    assert load(name)["env"]["DVC_NO_ANALYTICS"] == "true"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_job_has_a_time_limit(name: str) -> None:
+    assert all(job["timeout-minutes"] <= 60 for job in load(name)["jobs"].values())
+
+
+@pytest.mark.parametrize("name", PULL_REQUEST)
+def test_a_new_push_cancels_the_run_it_supersedes(name: str) -> None:
+    concurrency = load(name)["concurrency"]
+    assert concurrency["cancel-in-progress"] is True
+    assert "${{ github.event.pull_request.number }}" in concurrency["group"]
+
+
+@pytest.mark.parametrize("name", [*PULL_REQUEST, "mlops-ci-release.yml"])
+def test_the_requirements_and_the_dvc_data_come_before_the_action(name: str) -> None:
+    runs = [s.get("run", "") for s in steps(load(name))]
+    action = next(i for i, s in enumerate(steps(load(name))) if s.get("uses") == OUR_ACTION)
+    install = next(i for i, r in enumerate(runs) if "pip install" in r)
+    assert "-r requirements.txt" in runs[install] and "mlops-ci" not in runs[install]
+    pull = next(i for i, r in enumerate(runs) if "dvc pull" in r)
+    # only when the repository has a default remote (the example project has none), and a
+    # missing dvc is an error, not "no remote"
+    assert "elif dvc remote default >/dev/null 2>&1; then\n  dvc pull" in runs[pull]
+    assert runs[pull].startswith("if ! command -v dvc >/dev/null; then")
+    assert install < pull < action
+
+
+def github_filter(patterns: list[str], ref: str) -> bool:
+    """Whether GitHub's `tags:` filter *patterns* select *ref* (`*`, `**` and `!` only)."""
+    selected = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        body = pattern[1:] if negated else pattern
+        parts = re.split(r"(\*\*|\*)", body)
+        regex = "".join(
+            ".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part) for part in parts
+        )
+        if re.fullmatch(regex, ref):
+            selected = not negated
+    return selected
+
+
+def test_the_release_workflow_runs_on_version_tags_only() -> None:
+    release = load("mlops-ci-release.yml")
+    assert set(on(release)) == {"push"} and set(on(release)["push"]) == {"tags"}
+    patterns = on(release)["push"]["tags"]
+    for tag in ["v1.2.0", "v1.2.0-rc.1", "churn@v1.2.0", "churn@v1.2.0#3", "cv/churn@v0.1.0",
+                "models=churn@v2.0.0"]:
+        assert github_filter(patterns, tag), tag
+    # GTO's deregistrations, stage assignments and deprecations, and other tags
+    for tag in ["churn@v1.2.0!", "churn@v1.2.0!#4", "churn#prod#1", "churn#prod!#2",
+                "churn@deprecated", "v1.2", "release-1"]:
+        assert not github_filter(patterns, tag), tag
+
+
+def test_the_release_workflow_has_the_whole_history_and_the_tags_and_releases() -> None:
+    release = load("mlops-ci-release.yml")
+    (checkout,) = [s for s in steps(release) if s.get("uses", "").startswith("actions/checkout")]
+    assert checkout["with"] == {
+        "fetch-depth": 0, "fetch-tags": True, "persist-credentials": False
+    }
+    (action,) = [s for s in steps(release) if s.get("uses") == OUR_ACTION]
+    assert action["with"]["command"] == "release"
+    assert release["concurrency"]["cancel-in-progress"] is False  # never half a release

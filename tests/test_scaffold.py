@@ -13,7 +13,7 @@ import yaml
 from conftest import Result, clean_env, cli, git, tree_state
 from mlops_ci.config import load_config
 from mlops_ci.errors import InputError
-from mlops_ci.scaffold import example_files, init_project
+from mlops_ci.scaffold import example_files, init_project, scaffold_files
 
 
 def test_init_makes_a_committed_git_and_dvc_project_on_main(tmp_path: Path):
@@ -122,7 +122,7 @@ def test_init_in_a_repository_commits_only_its_own_files(user_repo: Path):
     committed = set(
         git("diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD", cwd=user_repo).split()
     )
-    assert committed == set(example_files()) | {".dvc/config", ".dvc/.gitignore", ".dvcignore"}
+    assert committed == set(scaffold_files()) | {".dvc/config", ".dvc/.gitignore", ".dvcignore"}
     # nothing of init's is left uncommitted
     assert [ln for ln in porcelain(user_repo) if not ln[3:].startswith(user_files)] == []
     # and the message names the branch it used, not main
@@ -136,7 +136,7 @@ def test_init_in_a_dvc_repository_leaves_its_dvc_files_alone(user_repo: Path):
     result = cli("init", str(user_repo), cwd=user_repo)
     assert result.code == 0, result.stderr
     committed = git("diff-tree", "--no-commit-id", "--name-only", "-r", "HEAD", cwd=user_repo)
-    assert set(committed.split()) == set(example_files())
+    assert set(committed.split()) == set(scaffold_files())
     assert dvc_config.read_text() == "[core]\n    remote = mine\n"
     assert "?? .dvc/config" in porcelain(user_repo)
 

@@ -6,13 +6,28 @@ import shlex
 from pathlib import Path
 from typing import TextIO
 
-from mlops_ci.scaffold import InitResult, init_project
+from mlops_ci.errors import InputError
+from mlops_ci.scaffold import WORKFLOWS_DIR, InitResult, init_project
 
 
-def init(*, directory: Path, force: bool, stdout: TextIO) -> int:
-    result = init_project(directory, force=force)
+def init(
+    *, directory: Path, force: bool, stdout: TextIO, workflows: bool = True,
+    fork_safe: bool = False,
+) -> int:
+    if fork_safe and not workflows:
+        raise InputError(
+            "--fork-safe chooses which workflows mlops-ci init writes, and --no-workflows "
+            "writes none. Pass one of the two."
+        )
+    result = init_project(directory, force=force, workflows=workflows, fork_safe=fork_safe)
     print(summary(result), file=stdout)
     print(f"Next:\n    cd {shlex.quote(str(result.directory))}\n    mlops-ci run", file=stdout)
+    workflows_written = [
+        Path(name).name for name in result.files if name.startswith(f"{WORKFLOWS_DIR}/")
+    ]
+    if workflows_written:
+        names = ", ".join(workflows_written)
+        print(f"On GitHub, the workflows in {WORKFLOWS_DIR}/ run it: {names}.", file=stdout)
     return 0
 
 
