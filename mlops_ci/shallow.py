@@ -107,8 +107,10 @@ def _unreachable(shown: str, exc: CommandError, timeout: float) -> str:
             f"Fetching {shown} from {REMOTE} took longer than {format_seconds(timeout)} and "
             f"was stopped. Check that the job can reach {REMOTE}, or {FULL_HISTORY_FIX}."
         )
-    said = exc.output_tail.strip().splitlines()
-    detail = f" ({said[-1].strip()[:300]})" if said else ""
+    said = [line.strip() for line in exc.output_tail.splitlines() if line.strip()]
+    # git's first "fatal:" line says what happened; the lines after it are general advice
+    said = [line for line in said if line.startswith(("fatal:", "error:"))][:1] or said[-1:]
+    detail = f" ({said[0][:300]})" if said else ""
     return (
         f"Fetching {shown} from {REMOTE} failed{detail}. Check that {REMOTE} is reachable "
         "with the job's credentials (actions/checkout keeps them unless "
