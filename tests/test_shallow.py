@@ -76,6 +76,8 @@ class Origin:
         for n in range(3):
             commit(root, f"main moves on {n}", notes=f"moved {n}\n")
         self.main = commit(root, "a bonus on main", bonus="0.05")
+        git("tag", "v1", "main~1", cwd=root)
+        self.tagged = git("rev-parse", "main~1", cwd=root)
         # GitHub's refs/pull/N/merge: the pull request merged into main's tip, reproduced
         git("checkout", "-q", "--detach", "main", cwd=root)
         git("merge", "-q", "--no-ff", "-X", "theirs", "-m", "Merge change", "change", cwd=root)
@@ -191,6 +193,23 @@ def test_base_on_actions_fetches_the_branch_it_names(
         "checkout lacks the revision --base names"
     ]
     assert report(clone)["base"]["rev"] == origin.main
+
+
+@pytest.mark.parametrize("kind", ["tag", "sha"])
+def test_base_on_actions_fetches_the_tag_or_commit_it_names(
+    origin: Origin, github_api: FakeGitHub, tmp_path: Path, kind: str
+) -> None:
+    clone = head_clone(origin, tmp_path / "clone")
+    sha = origin.tagged
+    name, shown = ("v1", "tag v1") if kind == "tag" else (sha, f"commit {sha[:12]}")
+    result = cli("run", "--no-repro", "--base", name, cwd=clone,
+                 env=on_actions(github_api, tmp_path))
+    assert result.code == 0, result.stdout + result.stderr  # acc 0.9 before main's bonus
+    assert fetch_lines(result.stderr) == [
+        f"mlops-ci: fetching {shown} from origin (1 commit deep): the checkout lacks the "
+        "revision --base names"
+    ]
+    assert report(clone)["base"]["rev"] == origin.tagged
 
 
 def test_outside_actions_the_clear_error_stays_and_nothing_is_fetched(
