@@ -163,10 +163,9 @@ def default_base(root: Path, env: Mapping[str, str]) -> BaseChoice:
                 )
         if shallow.on_actions(env) and shallow.is_branch_name(base_ref):
             why = "the checkout lacks the pull request's base branch ($GITHUB_BASE_REF)"
-            sha, depth = shallow.fetch_branch(root, base_ref, env=env, why=why)
+            sha = shallow.fetch_branch(root, base_ref, env=env, why=why)
             return _merge_base(root, f"origin/{base_ref}", sha,
-                               f"merge-base with origin/{base_ref} ($GITHUB_BASE_REF)",
-                               env=env, fetched=depth)
+                               f"merge-base with origin/{base_ref} ($GITHUB_BASE_REF)", env=env)
         raise RepositoryError(
             f"The pull request's base branch {base_ref!r} ($GITHUB_BASE_REF) is not in this "
             f"checkout. {_fetch_hint(root, base_ref)}"
@@ -181,11 +180,10 @@ def default_base(root: Path, env: Mapping[str, str]) -> BaseChoice:
 
 
 def _merge_base(
-    root: Path, ref: str, sha: str, description: str, *, env: Mapping[str, str],
-    fetched: int = 0,
+    root: Path, ref: str, sha: str, description: str, *, env: Mapping[str, str]
 ) -> BaseChoice:
     # a shallow checkout on Actions is deepened until the merge-base is certain
-    merge_base = shallow.merge_base(root, sha, ref=ref, env=env, fetched=fetched)
+    merge_base = shallow.merge_base(root, sha, ref=ref, env=env)
     if not merge_base:
         raise RepositoryError(
             f"HEAD and {ref} share no commit in this checkout, so there is no base to compare "

@@ -3,10 +3,10 @@
 actions/checkout fetches one commit by default (on `pull_request`, the merge commit of
 ``refs/pull/N/merge``, and no branch). On GitHub Actions, when the base is missing, mlops-ci
 fetches it (``git fetch --no-tags --depth=N origin …``) and, while the merge-base of HEAD and
-the base is not found, deepens both sides (``--deepen``), growing the step geometrically, up to
-``MLOPS_CI_FETCH_DEPTH`` commits (default :data:`DEFAULT_FETCH_DEPTH`). Each fetch says what
-it fetched and why in one log line, runs with a time limit, and a failure is one sentence with
-the fix. This is the one place that fetches.
+the base is not found, deepens both sides (``--deepen``), doubling the step each time, by at
+most ``MLOPS_CI_FETCH_DEPTH`` commits (default :data:`DEFAULT_FETCH_DEPTH`). Each fetch says
+what it fetched and why in one log line, runs with a time limit, and a failure is one sentence
+with the fix. This is the one place that fetches.
 
 A shallow boundary hides parents, so ``git merge-base`` can answer nothing, or a common
 ancestor older than the real merge-base. An answer *X* is taken as exact only when no commit
@@ -45,7 +45,8 @@ def on_actions(env: Mapping[str, str]) -> bool:
 
 
 def fetch_depth_bound(env: Mapping[str, str]) -> int:
-    """How many commits mlops-ci may fetch on each side: ``MLOPS_CI_FETCH_DEPTH``, else 1000."""
+    """How many commits mlops-ci may deepen each side by: ``MLOPS_CI_FETCH_DEPTH``, else 1000;
+    the first fetch of a base branch is this deep at most too."""
     text = env.get(FETCH_DEPTH_VARIABLE, "").strip()
     if not text:
         return DEFAULT_FETCH_DEPTH
@@ -155,8 +156,8 @@ def _remote_refs(root: Path, name: str, timeout: float = FETCH_TIMEOUT) -> set[s
 def fetch_branch(
     root: Path, branch: str, *, env: Mapping[str, str], why: str, say: Say = say_on_stderr,
     depth: int | None = None,
-) -> tuple[str, int]:
-    """Fetch *branch* into ``refs/remotes/origin/BRANCH``; its SHA and the depth fetched."""
+) -> str:
+    """Fetch *branch* into ``refs/remotes/origin/BRANCH``, *depth* (default 50) deep; its SHA."""
     depth = depth or min(FIRST_DEPTH, fetch_depth_bound(env))
     fetch(root, [f"+refs/heads/{branch}:refs/remotes/{REMOTE}/{branch}"], depth=depth,
           shown=f"branch {branch}", into=f"{REMOTE}/{branch}", why=why, say=say)
@@ -164,7 +165,7 @@ def fetch_branch(
               cwd=root, check=False)
     if not sha:
         raise RepositoryError(f"Fetching {branch} from {REMOTE} brought no commit.")
-    return sha, depth
+    return sha
 
 
 def fetch_commit(
@@ -182,7 +183,6 @@ def merge_base(
     *,
     ref: str,
     env: Mapping[str, str],
-    fetched: int = 0,
     say: Say = say_on_stderr,
     first_step: int = FIRST_DEPTH,
 ) -> str | None:
@@ -190,15 +190,15 @@ def merge_base(
 
     Outside Actions, or in a complete clone, this is ``git merge-base`` as it answers. On
     Actions in a shallow clone, both sides are deepened until the answer is exact (see the
-    module's notes) or *fetched* plus the deepening reaches the bound; then a RepositoryError.
-    *ref* names the base in messages; *fetched* is how deep its side was just fetched.
+    module's notes), by at most the bound; past it, a RepositoryError. *ref* names the base in
+    messages.
     """
     found = _git_merge_base(root, base_sha)
     if not on_actions(env) or not _shallow(root):
         return found
     bound = fetch_depth_bound(env)
     head = git("rev-parse", "--verify", "HEAD^{commit}", cwd=root)
-    reached, step = fetched, min(first_step, bound)
+    reached, step = 0, min(first_step, bound)
     while _shallow(root) and not (found and _exact(root, head, base_sha, found)):
         if reached >= bound:
             raise RepositoryError(_not_reached(ref, bound, found))
@@ -248,7 +248,7 @@ def _not_reached(ref: str, bound: int, found: str | None) -> str:
         else f"the merge-base of HEAD and {ref} is not certain"
     )
     return (
-        f"In this shallow checkout {what} within the {bound} commit(s) mlops-ci fetches on "
-        f"each side ({FETCH_DEPTH_VARIABLE}). Set {FETCH_DEPTH_VARIABLE} higher, or "
+        f"In this shallow checkout {what}, after deepening each side by {_commits(bound)} "
+        f"(the most {FETCH_DEPTH_VARIABLE} allows). Set {FETCH_DEPTH_VARIABLE} higher, or "
         f"{FULL_HISTORY_FIX}."
     )

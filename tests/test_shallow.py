@@ -10,6 +10,7 @@ merge commit GitHub builds for a pull request, fetched one commit deep.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -132,6 +133,11 @@ def fetch_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("mlops-ci: fetching ")]
 
 
+def depths(stderr: str) -> list[str]:
+    """How deep each fetch went, as its log line says: "50 commits deep", "1 commit deeper"."""
+    return [re.findall(r"\((\d+ commits? deep(?:er)?)\)", line)[0] for line in fetch_lines(stderr)]
+
+
 # --- mlops-ci run, end to end --------------------------------------------------------------
 
 
@@ -231,21 +237,18 @@ def test_the_bound_is_honoured_with_a_clear_error(
     env = on_actions(github_api, tmp_path, MLOPS_CI_FETCH_DEPTH="2")
     result = cli("run", "--no-repro", cwd=clone, env=env)
     assert result.code == 2, result.stdout + result.stderr
-    assert "(2 commits deep)" in fetch_lines(result.stderr)[0]
-    assert len(fetch_lines(result.stderr)) == 1  # the bound was reached by the first fetch
+    assert depths(result.stderr) == ["2 commits deep", "2 commits deeper"]
     message = result.stderr.strip().splitlines()[-1]
     assert message == (
-        "mlops-ci: error: In this shallow checkout HEAD and origin/main share no commit within "
-        "the 2 commit(s) mlops-ci fetches on each side (MLOPS_CI_FETCH_DEPTH). Set "
+        "mlops-ci: error: In this shallow checkout HEAD and origin/main share no commit, after "
+        "deepening each side by 2 commits (the most MLOPS_CI_FETCH_DEPTH allows). Set "
         "MLOPS_CI_FETCH_DEPTH higher, or check out the whole history (actions/checkout with "
         "`fetch-depth: 0`)."
     )
-    # 7 commits on the branch: enough, and the fetches said how deep they went
+    # the branch's 5 commits need 4 more; 7 is enough
     deep = cli("run", "--no-repro", cwd=clone, env={**env, "MLOPS_CI_FETCH_DEPTH": "7"})
     assert deep.code == 0, deep.stderr
-    assert [line.split(": ")[1].rsplit("(", 1)[1] for line in fetch_lines(deep.stderr)] == [
-        "7 commits deeper)"
-    ]
+    assert depths(deep.stderr) == ["7 commits deeper"]
     assert report(clone)["base"]["rev"] == origin.fork
 
 
@@ -361,7 +364,7 @@ def test_an_uncertain_merge_base_at_the_bound_is_an_error(tmp_path: Path) -> Non
     # outside Actions, git's answer stands and nothing is fetched
     assert shallow.merge_base(clone, shas["D"], ref="origin/main", env={}) == shas["A"]
     with pytest.raises(RepositoryError, match="the merge-base of HEAD and origin/main is not "
-                                              "certain within the 1 commit"):
+                                              "certain, after deepening each side by 1 commit "):
         shallow.merge_base(clone, shas["D"], ref="origin/main",
                            env={"GITHUB_ACTIONS": "true", "MLOPS_CI_FETCH_DEPTH": "1"},
                            say=lambda line: None)
