@@ -383,3 +383,35 @@ def test_fetch_depth_bound_reads_the_variable() -> None:
 )
 def test_names_that_never_reach_a_refspec(name: str) -> None:
     assert not shallow.is_branch_name(name)
+
+
+# --- the trusted workflow's base commit: the same fetch --------------------------------------
+
+
+def test_the_trusted_base_commit_is_fetched_with_a_log_line(
+    origin: Origin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlops_ci.trusted_base import read_trusted_base
+
+    clone = head_clone(origin, tmp_path / "clone")
+    base = read_trusted_base(clone, origin.fork, "main", None, ["eval/metrics.json"])
+    assert base.problem is None and base.snapshot is not None
+    assert base.snapshot.metrics == {"eval/metrics.json": {"acc": 0.9}}  # from the DVC remote
+    assert fetch_lines(capsys.readouterr().err) == [
+        f"mlops-ci: fetching commit {origin.fork[:12]} from origin (1 commit deep): the trusted "
+        "workflow reads the pull request's base there"
+    ]
+
+
+def test_a_trusted_base_commit_origin_cannot_give_says_why_in_the_log(
+    origin: Origin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlops_ci.trusted_base import read_trusted_base
+
+    clone = head_clone(origin, tmp_path / "clone")
+    git("remote", "set-url", "origin", (tmp_path / "gone").as_uri(), cwd=clone)
+    base = read_trusted_base(clone, origin.fork, "main", None, ["eval/metrics.json"])
+    assert base.snapshot is None and base.problem is not None
+    assert "fetching it from origin failed" in base.problem
+    err = capsys.readouterr().err
+    assert f"mlops-ci: Fetching commit {origin.fork[:12]} from origin failed (fatal: " in err
