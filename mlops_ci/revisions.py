@@ -76,7 +76,7 @@ def resolve(root: Path, rev: str) -> str | None:
 def resolve_base(root: Path, rev: str, env: Mapping[str, str] | None = None) -> BaseChoice:
     """The commit the user named with --base, or a RepositoryError that says how to get it.
 
-    On GitHub Actions a branch or full SHA the checkout lacks is fetched first (shallow.py).
+    On GitHub Actions a branch, tag or full SHA the checkout lacks is fetched first (shallow.py).
     """
     name = rev.strip()
     problem = _not_one_revision(name)
