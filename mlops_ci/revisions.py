@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from mlops_ci import shallow
 from mlops_ci.errors import CommandError, InputError, RepositoryError
 from mlops_ci.proc import git, run
 
@@ -72,17 +73,23 @@ def resolve(root: Path, rev: str) -> str | None:
     return sha or None
 
 
-def resolve_base(root: Path, rev: str) -> BaseChoice:
-    """The commit the user named with --base, or a RepositoryError that says how to get it."""
+def resolve_base(root: Path, rev: str, env: Mapping[str, str] | None = None) -> BaseChoice:
+    """The commit the user named with --base, or a RepositoryError that says how to get it.
+
+    On GitHub Actions a branch, tag or full SHA the checkout lacks is fetched first (shallow.py).
+    """
     name = rev.strip()
     problem = _not_one_revision(name)
     if problem:
         raise RepositoryError(f"--base {rev!r} {problem}")
-    for candidate in _names_for(name):
-        sha = resolve(root, candidate)
-        if sha is not None:
-            shown = name if candidate == name else f"{name}, found as {candidate}"
-            return BaseChoice(rev=sha, ref=candidate, description=f"--base {shown}")
+    for attempt in range(2):
+        for candidate in _names_for(name):
+            sha = resolve(root, candidate)
+            if sha is not None:
+                shown = name if candidate == name else f"{name}, found as {candidate}"
+                return BaseChoice(rev=sha, ref=candidate, description=f"--base {shown}")
+        if attempt or not shallow.fetch_named(root, name, env or {}):
+            break
     raise RepositoryError(_not_found(root, name))
 
 
@@ -151,8 +158,14 @@ def default_base(root: Path, env: Mapping[str, str]) -> BaseChoice:
             sha = resolve(root, candidate)
             if sha:
                 return _merge_base(
-                    root, candidate, sha, f"merge-base with {candidate} ($GITHUB_BASE_REF)"
+                    root, candidate, sha, f"merge-base with {candidate} ($GITHUB_BASE_REF)",
+                    env=env,
                 )
+        if shallow.on_actions(env) and shallow.is_branch_name(base_ref):
+            why = "the checkout lacks the pull request's base branch ($GITHUB_BASE_REF)"
+            sha = shallow.fetch_branch(root, base_ref, env=env, why=why)
+            return _merge_base(root, f"origin/{base_ref}", sha,
+                               f"merge-base with origin/{base_ref} ($GITHUB_BASE_REF)", env=env)
         raise RepositoryError(
             f"The pull request's base branch {base_ref!r} ($GITHUB_BASE_REF) is not in this "
             f"checkout. {_fetch_hint(root, base_ref)}"
@@ -161,14 +174,16 @@ def default_base(root: Path, env: Mapping[str, str]) -> BaseChoice:
         for candidate in (name, f"origin/{name}"):
             sha = resolve(root, candidate)
             if sha:
-                return _merge_base(root, candidate, sha, f"merge-base with {candidate}")
+                return _merge_base(root, candidate, sha, f"merge-base with {candidate}", env=env)
     head = resolve(root, "HEAD")
     return BaseChoice(rev=head, ref="HEAD", description="HEAD (no main or master branch)")
 
 
-def _merge_base(root: Path, ref: str, sha: str, description: str) -> BaseChoice:
-    # git gets the SHA, never the name: a name is data, and could read as an option
-    merge_base = git("merge-base", "--end-of-options", "HEAD", sha, cwd=root, check=False)
+def _merge_base(
+    root: Path, ref: str, sha: str, description: str, *, env: Mapping[str, str]
+) -> BaseChoice:
+    # a shallow checkout on Actions is deepened until the merge-base is certain
+    merge_base = shallow.merge_base(root, sha, ref=ref, env=env)
     if not merge_base:
         raise RepositoryError(
             f"HEAD and {ref} share no commit in this checkout, so there is no base to compare "

@@ -94,10 +94,15 @@ def _has_commit(root: Path, sha: str) -> bool:
 
 
 def _fetch(root: Path, sha: str) -> None:
-    """One try at fetching *sha* from origin; offline or refused, it stays absent."""
-    from mlops_ci.proc import git
+    """One try at fetching *sha* (and its trees) from origin; offline or refused, it stays
+    absent, and the log says why."""
+    from mlops_ci.errors import RepositoryError
+    from mlops_ci.shallow import fetch_commit, say_on_stderr
 
-    git("fetch", "--no-tags", "--depth=1", "origin", sha, cwd=root, check=False)
+    try:
+        fetch_commit(root, sha, why="the trusted workflow reads the pull request's base there")
+    except RepositoryError as exc:
+        say_on_stderr(f"mlops-ci: {exc}")
 
 
 def rebase(report: Report, base: TrustedBase, config: Config | None) -> Report:

@@ -40,7 +40,9 @@ def open_project(cwd: Path) -> Project:
 def choose_base(project: Project, *, base: str | None, env: Mapping[str, str]) -> BaseChoice:
     """The commit --base names, else the pull request's base: a RepositoryError if neither."""
     # `--base ''` is a mistake to report, not a request for the default
-    return resolve_base(project.root, base) if base is not None else default_base(project.root, env)
+    if base is not None:
+        return resolve_base(project.root, base, env)
+    return default_base(project.root, env)
 
 
 def compute_report(
