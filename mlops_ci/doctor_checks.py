@@ -197,6 +197,7 @@ def _check_remote(root: Path) -> tuple[_Remote | None, list[Finding]]:
     if local is not None:
         return remote, [_local_remote(remote, where)]
     try:
+        _connect(url)
         found = _within(REMOTE_TIMEOUT, lambda: bool(fs.exists(path)))
     except TimeoutError:
         return remote, [_unreachable(remote, where, f"no answer in {REMOTE_TIMEOUT:g} s")]
@@ -211,6 +212,24 @@ def _check_remote(root: Path) -> tuple[_Remote | None, list[Finding]]:
             fix="Check the URL and the credentials (`dvc remote modify`), then `dvc push`.",
         )]
     return remote, [Finding("dvc", "remote", "ok", f"{where} is reachable")]
+
+
+# Schemes whose URL names the server itself: a refused connection is told apart from an empty
+# remote (an HTTP filesystem answers "not found" for both).
+_PORTS = {"http": 80, "https": 443, "webdav": 80, "webdavs": 443, "ssh": 22, "sftp": 22}
+
+
+def _connect(url: str) -> None:
+    """Open and close a TCP connection to the remote's server, for the schemes in _PORTS."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    default = _PORTS.get(parts.scheme.lower())
+    if default is None or not parts.hostname:
+        return
+    with socket.create_connection((parts.hostname, parts.port or default), REMOTE_TIMEOUT):
+        pass
 
 
 def _local_remote(remote: _Remote, where: str) -> Finding:
