@@ -342,5 +342,6 @@ def doctor(
             env=os.environ,
             color=_color(),
             stdout=sys.stdout,
+            stderr=sys.stderr,
         )
     )

@@ -1,11 +1,12 @@
 """`mlops-ci doctor`: is this repository ready for mlops-ci? Findings, and how to render them.
 
-Each check is a function that returns findings (``doctor_checks``, ``doctor_workflows``,
-``doctor_token``); this module runs them in order and renders what they found: the terminal
-lines, the job summary's markdown and the JSON document of ``--json``. A finding is a
-*blocker* when ``mlops-ci run`` cannot succeed as the repository stands (exit code 1), a
-*warning* when it runs but something it does would fail or a fresh clone would miss data,
-*info* for what is worth knowing, *ok* for a check that passed.
+Each check is a function that returns findings (``doctor_checks``, ``doctor_dvc``,
+``doctor_workflows``, ``doctor_token``); this module runs them in order and renders what they
+found: the terminal lines, the job summary's markdown and the JSON document of ``--json``.
+
+A finding is a *blocker* when ``mlops-ci run`` cannot succeed as the repository stands, here
+or in a CI job (exit code 1); a *warning* when it runs but something it does would fail or a
+fresh clone would miss data; *info* for what is worth knowing; *ok* for a check that passed.
 
 A finding's text may quote what the repository's author wrote (a file name, a YAML error, a
 workflow's value): it is rendered as inert text in markdown and defused on the terminal.
@@ -75,7 +76,8 @@ def diagnose(
     token: str | None = None,
 ) -> Diagnosis:
     """Run every check on the repository around *cwd*; *token* is already resolved."""
-    from mlops_ci.doctor_checks import check_config, check_dvc, check_git
+    from mlops_ci.doctor_checks import check_config, check_git
+    from mlops_ci.doctor_dvc import check_dvc
     from mlops_ci.doctor_token import check_token
     from mlops_ci.doctor_workflows import check_workflows
 

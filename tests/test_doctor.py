@@ -143,25 +143,24 @@ def test_outside_a_repository_is_a_blocker(tmp_path: Path) -> None:
     assert len(document["findings"]) == 1
 
 
-def history(tmp_path: Path) -> Path:
-    """main with three commits, and a branch `feature` two commits past it."""
-    origin = data_project(tmp_path / "origin")
-    for n in range(2):
-        (origin / "data.txt").write_text(f"main {n}\n")
-        dvc("add", "-q", "data.txt", cwd=origin)
-        git("commit", "-qam", f"main {n}", cwd=origin)
-    git("checkout", "-qb", "feature", cwd=origin)
-    for n in range(2):
-        (origin / "notes.txt").write_text(f"feature {n}\n")
-        git("add", "notes.txt", cwd=origin)
-        git("commit", "-qm", f"feature {n}", cwd=origin)
+def history(template: Path, tmp_path: Path) -> Path:
+    """The data project on main plus two commits, and a branch `feature` two commits past it."""
+    origin = tmp_path / "origin"
+    shutil.copytree(template, origin, symlinks=True)
+    for branch in ("main", "feature"):
+        if branch == "feature":
+            git("checkout", "-qb", "feature", cwd=origin)
+        for n in range(2):
+            (origin / f"{branch}.txt").write_text(f"{branch} {n}\n")
+            git("add", f"{branch}.txt", cwd=origin)
+            git("commit", "-qm", f"{branch} {n}", cwd=origin)
     return origin
 
 
 def test_a_shallow_clone_that_misses_the_merge_base_is_a_blocker_with_the_fix(
-    tmp_path: Path,
+    template: Path, tmp_path: Path
 ) -> None:
-    origin = history(tmp_path)
+    origin = history(template, tmp_path)
     clone = tmp_path / "clone"
     git("clone", "-q", "--depth=1", "--no-single-branch", "--branch", "feature",
         origin.as_uri(), str(clone), cwd=tmp_path)
@@ -268,6 +267,8 @@ def test_an_unreachable_http_remote_is_a_blocker_not_a_traceback(root: Path) -> 
     assert "Traceback" not in result.stderr
     assert "cannot be reached" in result.stdout and "refused" in result.stdout
     assert "secret" not in result.stdout  # the URL is shown without its credentials
+    # a remote that cannot be asked is not said to lack the data, nor to be missing
+    assert "no DVC remote" not in result.stdout and "not on the DVC remote" not in result.stdout
 
 
 def test_no_default_remote_among_several_names_one_to_make_default(
@@ -424,8 +425,8 @@ def token_env(api: FakeGitHub, token: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def token_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return data_project(tmp_path_factory.mktemp("token") / "repo")
+def token_repo(template: Path) -> Path:
+    return template  # the token checks read the repository, never change it
 
 
 def levels(document: dict[str, Any]) -> dict[str, str]:
@@ -523,6 +524,10 @@ def test_on_actions_the_findings_go_to_the_job_summary_as_inert_text(
     assert text.startswith("### mlops-ci doctor\n")
     assert "❌" in text
     assert "<b>" not in text and "@octocat" not in text  # escaped, no mention
+
+    as_json = cli("doctor", "--json", cwd=root, env=env)
+    assert json.loads(as_json.stdout)["ready"] is False  # stdout stays one JSON document
+    assert f"::add-mask::{BOT_TOKEN}" in as_json.stderr
 
 
 def test_a_bad_option_is_a_usage_error(tmp_path: Path) -> None:

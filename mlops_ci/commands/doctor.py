@@ -19,6 +19,7 @@ def doctor(
     env: Mapping[str, str],
     color: bool,
     stdout: TextIO,
+    stderr: TextIO,
 ) -> int:
     from mlops_ci.doctor import diagnose, exit_code, render_json, render_markdown, render_text
     from mlops_ci.github.actions import append_step_summary
@@ -31,7 +32,8 @@ def doctor(
         if env.get("GITHUB_ACTIONS") == "true":
             from mlops_ci.github.actions import add_mask
 
-            print(add_mask(token), file=stdout)
+            # on stderr under --json, which keeps stdout one JSON document
+            print(add_mask(token), file=stderr if as_json else stdout)
     diagnosis = diagnose(cwd, env=env, base=base, token=token)
     stdout.write(render_json(diagnosis) if as_json else render_text(diagnosis, color=color))
     if env.get("GITHUB_ACTIONS") == "true":
