@@ -77,6 +77,9 @@ def check_config(root: Path) -> list[Finding]:
 
     path = root / CONFIG_FILENAME
     exists = path.exists() or path.is_symlink()
+    if not exists and not (root / ".dvc").is_dir():  # the DVC check has said what to do
+        return [Finding("config", CONFIG_FILENAME, "info",
+                        "No mlops.yaml, in a directory that is not a DVC project yet.")]
     try:
         config = load_config(path)
     except ConfigError as exc:

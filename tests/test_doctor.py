@@ -208,6 +208,8 @@ def test_a_git_repository_without_dvc_is_a_blocker(tmp_path: Path) -> None:
     assert code == 1
     assert one(document, "project")["level"] == "blocker"
     assert "dvc init" in one(document, "project")["fix"]
+    assert one(document, "mlops.yaml")["level"] == "info"  # one blocker, not two
+    assert document["blockers"] == 1
 
 
 def test_an_unreadable_dvc_yaml_is_a_blocker_quoting_the_reader(root: Path) -> None:
