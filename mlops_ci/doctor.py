@@ -103,7 +103,7 @@ def summary_line(diagnosis: Diagnosis) -> str:
     counts = f"{_plural(blockers, 'blocker')}, {_plural(warnings, 'warning')}"
     if diagnosis.ready:
         return f"Ready for mlops-ci ({counts})."
-    return f"Not ready: {counts}. Fix the blockers (✗) and run `mlops-ci doctor` again."
+    return f"Not ready: {counts}. Fix the blockers and run `mlops-ci doctor` again."
 
 
 def render_text(diagnosis: Diagnosis, *, color: bool) -> str:
@@ -113,7 +113,9 @@ def render_text(diagnosis: Diagnosis, *, color: bool) -> str:
         lines += ["", _paint(group, "1", color)]
         for f in findings:
             mark, style = _MARKS[f.level]
-            lines.append(f"  {_paint(mark, style, color)} {f.check}: {_terminal(f.message)}")
+            lines.append(
+                f"  {_paint(mark, style, color)} {_terminal(f.check)}: {_terminal(f.message)}"
+            )
             if f.fix:
                 lines.append(f"      fix: {_terminal(f.fix)}")
     style = "1;31" if not diagnosis.ready else "1;33" if diagnosis.warnings else "1;32"

@@ -537,3 +537,18 @@ def test_a_bad_option_is_a_usage_error(tmp_path: Path) -> None:
     bad = cli("doctor", cwd=tmp_path, env={"GITHUB_TOKEN": "ghp_two words"})
     assert bad.code == 2
     assert "two" not in bad.stderr
+
+
+def test_the_terminal_lines_defuse_what_the_repository_wrote() -> None:
+    from mlops_ci.doctor import Diagnosis, Finding, render_text
+
+    hostile = "\x1b[2J::error::owned\nsecond line\x07"
+    text = render_text(
+        Diagnosis(Path("/r"), (Finding("workflows", hostile, "blocker", hostile, fix=hostile),)),
+        color=False,
+    )
+    assert "\x1b" not in text and "\x07" not in text
+    assert not any(line.lstrip().startswith("::") for line in text.splitlines())
+    assert "second line" in text and "second line\n" not in text  # one line per finding
+    assert text.rstrip().endswith("Not ready: 1 blocker, 0 warnings. Fix the blockers and run "
+                                  "`mlops-ci doctor` again.")
