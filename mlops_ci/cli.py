@@ -338,3 +338,30 @@ def card(
             stderr=sys.stderr,
         )
     )
+
+
+@app.command()
+def doctor(
+    base: BaseOption = None,
+    github_token: TokenOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+) -> None:
+    """Check that the repository is ready for mlops-ci: git history, DVC remote and data,
+    mlops.yaml, workflows and the token. Each finding comes with its fix.
+
+    Exit code 0: ready (warnings do not block); 1: something blocks a run; 2: bad input.
+    """
+    from mlops_ci.commands.doctor import doctor as doctor_command
+
+    _exit(
+        doctor_command(
+            cwd=Path.cwd(),
+            base=base,
+            github_token=github_token,
+            as_json=as_json,
+            env=os.environ,
+            color=_color(),
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+        )
+    )

@@ -260,6 +260,8 @@ class FakeGitHub:
             except Exception as exc:  # a bug in the fake: fail the test, not just this request
                 self.response_errors.append(f"the fake crashed on {operation.key}: {exc!r}")
                 answer = Answer(500, {"message": f"the fake crashed: {exc!r}"})
+            if principal is not None and principal.scopes is not None:
+                answer.headers.setdefault("X-OAuth-Scopes", ", ".join(principal.scopes))
             problem = None
             if answer.status < 300 or str(answer.status) in operation.spec.get("responses", {}):
                 problem = self.description.check_response(operation, answer.status, answer.body)

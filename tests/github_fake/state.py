@@ -52,6 +52,9 @@ class Principal:
     # Installation tokens (GITHUB_TOKEN) are integrations: GET /user answers 403 for them, and
     # only they may create check runs.
     integration: bool = False
+    # A classic token's scopes, sent back in X-OAuth-Scopes as GitHub does; None: no header
+    # (fine-grained and installation tokens have permissions GitHub does not show).
+    scopes: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -128,7 +131,7 @@ class State:
         octocat = self.add_user("octocat", 583231)
         bot = self.add_user("github-actions[bot]", 41898282, type="Bot")
         org = self.add_user(OWNER, 9919, type="Organization")
-        self.tokens[USER_TOKEN] = Principal(octocat)
+        self.tokens[USER_TOKEN] = Principal(octocat, scopes=("repo",))
         self.tokens[BOT_TOKEN] = Principal(bot, integration=True)
         # What a workflow triggered by a pull request from a fork gets: read-only.
         self.tokens[FORK_TOKEN] = Principal(bot, can_write=False, integration=True)
