@@ -27,6 +27,7 @@ def check_git(
         is_shallow,
         resolve_base,
     )
+    from mlops_ci.shallow import on_actions
 
     try:
         root = find_root(cwd)
@@ -43,8 +44,11 @@ def check_git(
         ))
         return root, findings
     shallow = is_shallow(root)
+    # The doctor looks and never fetches: without GITHUB_ACTIONS, the base is resolved as
+    # outside Actions, where nothing is fetched (shallow.py).
+    looking = {k: v for k, v in env.items() if k != "GITHUB_ACTIONS"}
     try:
-        choice = resolve_base(root, base) if base is not None else default_base(root, env)
+        choice = resolve_base(root, base) if base is not None else default_base(root, looking)
     except RepositoryError as exc:
         fix = None
         if shallow:
@@ -53,7 +57,15 @@ def check_git(
                 "`git fetch --unshallow`. On GitHub Actions the mlops-ci action deepens a "
                 "shallow checkout until it reaches the merge-base."
             )
-        findings.append(Finding("git", "base", "blocker", str(exc), fix=fix))
+        if shallow and on_actions(env):
+            # `run` fetches what is missing here, within MLOPS_CI_FETCH_DEPTH: not a blocker
+            findings.append(Finding(
+                "git", "base", "warning",
+                f"{exc} `mlops-ci run` fetches it from origin on Actions (the doctor fetches "
+                "nothing).", fix=fix,
+            ))
+        else:
+            findings.append(Finding("git", "base", "blocker", str(exc), fix=fix))
         return root, findings
     if choice.ref == "HEAD" and base is None:
         findings.append(Finding(

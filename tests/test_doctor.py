@@ -101,13 +101,22 @@ def test_a_scaffolded_project_is_ready_with_warnings_for_what_it_lacks(tmp_path:
     assert cli("init", str(root), cwd=tmp_path).code == 0
     result = cli("doctor", cwd=root)
     assert result.code == 0, result.stdout + result.stderr
-    assert "Ready for mlops-ci (0 blockers, 2 warnings)." in result.stdout
+    assert "Ready for mlops-ci (0 blockers, 1 warning)." in result.stdout
     assert "✗" not in result.stdout
     assert "✓ mlops.yaml: valid, 4 gates" in result.stdout
-    # no workflows and no DVC remote yet: warned, with the fix, and not blocking
+    # the workflows init wrote are found; no DVC remote yet: warned, with the fix, not blocking
+    assert "✓ .github/workflows/mlops-ci.yml: runs mlops-ci" in result.stdout
+    assert "! remote: No default DVC remote" in result.stdout
+
+
+def test_a_project_without_workflows_is_warned_with_the_fix(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    assert cli("init", "--no-workflows", str(root), cwd=tmp_path).code == 0
+    result = cli("doctor", cwd=root)
+    assert result.code == 0, result.stdout + result.stderr
+    assert "Ready for mlops-ci (0 blockers, 2 warnings)." in result.stdout
     assert "! workflows: No workflow in .github/workflows/" in result.stdout
     assert "fix: `mlops-ci init` writes the workflows" in result.stdout
-    assert "! remote: No default DVC remote" in result.stdout
 
 
 def test_the_reproduced_project_with_remote_and_workflow_has_no_warning(
@@ -171,6 +180,14 @@ def test_a_shallow_clone_that_misses_the_merge_base_is_a_blocker_with_the_fix(
     assert "share no commit" in base["message"]
     assert "fetch-depth: 0" in base["fix"]
     assert "deepens a shallow checkout" in base["fix"]
+
+    # on Actions `run` would fetch the base: a warning, and the doctor itself fetched nothing
+    shallow_file = (clone / ".git" / "shallow").read_text()
+    _, document = doctor(clone, env={"GITHUB_BASE_REF": "main", "GITHUB_ACTIONS": "true"})
+    base = one(document, "base")
+    assert base["level"] == "warning"
+    assert "fetches it from origin on Actions" in base["message"]
+    assert (clone / ".git" / "shallow").read_text() == shallow_file
 
     # the whole history: the same clone, deepened, reaches the merge-base
     git("fetch", "-q", "--unshallow", cwd=clone)
