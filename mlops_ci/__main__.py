@@ -26,7 +26,7 @@ class Interrupted(BaseException):
 
 def main(argv: list[str] | None = None) -> int:
     from mlops_ci.cli import app, debug_requested
-    from mlops_ci.errors import MlopsError
+    from mlops_ci.errors import EXIT_INTERNAL, MlopsError
 
     args = sys.argv[1:] if argv is None else argv
     secrets = _secrets(args)
@@ -49,7 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except Exception as exc:  # a bug: the traceback is for us, the token is for no one
         print_traceback(exc, secrets)
-        return 1
+        print(
+            "mlops-ci: internal error: this is a bug in mlops-ci, not a verdict on the model "
+            f"(exit code {EXIT_INTERNAL}); please report it with the traceback above.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
     return 0
 
 

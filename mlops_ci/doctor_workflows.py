@@ -29,9 +29,14 @@ NEEDED_PERMISSIONS = "`permissions: {contents: read, pull-requests: write, statu
 
 
 def check_workflows(root: Path) -> list[Finding]:
-    from mlops_ci.security import read_regular_file
+    from mlops_ci.security import read_regular_file, resolve_inside
 
     folder = root / WORKFLOWS_DIR
+    try:  # a symlink may lead anywhere: nothing outside the repository is read, or quoted
+        resolve_inside(root, WORKFLOWS_DIR, what="The workflows folder")
+    except InputError as exc:
+        return [Finding("workflows", "workflows", "blocker", str(exc),
+                        fix=f"Make {WORKFLOWS_DIR} a directory of the repository.")]
     files = sorted(
         p for p in (folder.iterdir() if folder.is_dir() else ())
         if p.suffix in (".yml", ".yaml")
@@ -46,6 +51,12 @@ def check_workflows(root: Path) -> list[Finding]:
     users = 0
     for path in files:
         rel = path.relative_to(root).as_posix()
+        try:
+            resolve_inside(root, rel, what="The workflow")
+        except InputError as exc:
+            findings.append(Finding("workflows", rel, "blocker", str(exc), file=rel,
+                                    fix="Replace the link with the workflow file itself."))
+            continue
         try:
             text = read_regular_file(path, what=rel, limit=MAX_WORKFLOW_BYTES).decode("utf-8")
             document = _parse(text, rel)

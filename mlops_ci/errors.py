@@ -13,6 +13,8 @@ from pathlib import Path
 EXIT_OK = 0
 EXIT_GATE_FAILED = 1
 EXIT_USAGE = 2
+# A bug in mlops-ci: never 1, which CI (and `fail-on-gate: false`) reads as a verdict.
+EXIT_INTERNAL = 3
 
 
 @dataclass(frozen=True)

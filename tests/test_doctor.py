@@ -379,6 +379,34 @@ def test_a_workflow_that_is_not_yaml_is_a_blocker(root: Path) -> None:
     assert finding["level"] == "blocker" and finding["file"] == rel
 
 
+def test_a_workflow_linked_out_of_the_repository_is_never_read_or_quoted(
+    root: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("ghp_OUTSIDE_SECRET: 1\nghp_OUTSIDE_SECRET: 2\n")  # a duplicate key
+    folder = root / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    (folder / "a.yml").symlink_to(outside)
+    code, document = doctor(root)
+    assert code == 1
+    finding = one(document, ".github/workflows/a.yml")
+    assert finding["level"] == "blocker"
+    assert "outside" in finding["message"]
+    assert "OUTSIDE_SECRET" not in json.dumps(document)
+
+    # the folder itself linked elsewhere
+    (folder / "a.yml").unlink()
+    folder.rmdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "a.yml").symlink_to(outside)
+    folder.symlink_to(elsewhere, target_is_directory=True)
+    code, document = doctor(root)
+    assert code == 1
+    assert one(document, "workflows")["level"] == "blocker"
+    assert "OUTSIDE_SECRET" not in json.dumps(document)
+
+
 def test_workflows_none_of_which_runs_mlops_ci_are_a_warning(root: Path) -> None:
     write_workflow(root, WORKFLOW.format(permissions=PERMISSIONS, uses="actions/setup-python@v5"),
                    "ci.yaml")

@@ -297,6 +297,22 @@ def test_a_dvc_warning_is_printed_once(project: Path) -> None:
 # --- the entry point -------------------------------------------------------------------------
 
 
+def test_a_bug_exits_3_with_its_traceback_never_1_which_reads_as_a_failed_gate(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mlops_ci import __main__ as entry
+    from mlops_ci import cli as cli_module
+
+    def crash(**_: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli_module, "app", crash)
+    assert entry.main(["run"]) == 3
+    err = capsys.readouterr().err
+    assert "RuntimeError: a bug" in err
+    assert "internal error: this is a bug in mlops-ci, not a verdict" in err
+
+
 def test_a_traceback_never_shows_a_secret_even_chained(capsys: pytest.CaptureFixture[str]) -> None:
     secret = "ghp_first-half\nsecond-half-of-it"
     try:
