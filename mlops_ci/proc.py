@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from mlops_ci.errors import CommandError, CommandTimeoutError
-from mlops_ci.security import CREDENTIAL_VARIABLES, log_safe
+from mlops_ci.security import CREDENTIAL_VARIABLES, FILE_COMMAND_VARIABLES, log_safe
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +56,14 @@ def tool_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def stage_env(secrets: Iterable[str] = ()) -> dict[str, str]:
     """:func:`tool_env` for code mlops-ci does not trust (the pipeline's stages): no GitHub
-    credentials, neither under their usual names nor under any name that holds a *secret*."""
+    credentials, neither under their usual names nor under any name that holds a *secret*,
+    and none of the runner's file commands (a stage must not set the step's `verdict`)."""
     secrets = [s for s in secrets if s]
+    withheld = {*CREDENTIAL_VARIABLES, *FILE_COMMAND_VARIABLES}
     return {
         name: value
         for name, value in tool_env().items()
-        if name.upper() not in CREDENTIAL_VARIABLES and not any(s in value for s in secrets)
+        if name.upper() not in withheld and not any(s in value for s in secrets)
     }
 
 

@@ -257,6 +257,16 @@ CREDENTIAL_VARIABLES = (
     "ACTIONS_CACHE_URL",
     "ACTIONS_RESULTS_URL",
 )
+# The runner's file commands: a process that can write these sets the step's outputs (a
+# `verdict`), the environment and PATH of the job's later steps, and the job summary. The
+# stages get none of them.
+FILE_COMMAND_VARIABLES = (
+    "GITHUB_OUTPUT",
+    "GITHUB_ENV",
+    "GITHUB_PATH",
+    "GITHUB_STATE",
+    "GITHUB_STEP_SUMMARY",
+)
 _MIN_SECRET = 8  # shorter values are not tokens; masking them would mangle ordinary text
 _MIN_PIECE = 4  # a piece of a multi-line secret worth masking on its own
 

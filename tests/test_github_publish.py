@@ -382,6 +382,10 @@ def test_the_token_is_masked_before_the_stages_run_and_never_given_to_them(
     assert not [name for name, value in stage_env.items() if BOT_TOKEN in value]
     assert not {"GITHUB_TOKEN", "GH_TOKEN", "INPUT_GITHUB-TOKEN", "ACTIONS_RUNTIME_TOKEN",
                 "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL"} & set(stage_env)
+    # nor the runner's file commands: a stage cannot set the step's verdict or later steps' env
+    assert "GITHUB_OUTPUT" in env and "GITHUB_STEP_SUMMARY" in env
+    assert not {"GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_STATE",
+                "GITHUB_STEP_SUMMARY"} & set(stage_env)
     assert stage_env["GITHUB_REPOSITORY"] == env["GITHUB_REPOSITORY"]  # the rest is kept
 
 
