@@ -103,8 +103,9 @@ def new_dvc_repo(root: Path) -> Path:
     """A new directory *root* holding a git repository on `main` with DVC initialised.
 
     `git init` and `dvc init` run once per session (DVC's start-up costs a second or more);
-    each repository is a copy of that one. `.dvc/tmp/btime` is left out, as a fresh
-    `dvc init` would not have it yet: DVC keys its site cache on it and on the path.
+    each repository is a copy of that one. `.dvc/tmp/btime` is left out, so that each copy
+    writes its own, as a repository initialised on its own would (DVC keys its site cache on
+    it and on the path).
     """
     global _dvc_init_template
     if _dvc_init_template is None:
