@@ -33,8 +33,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check mlops_ci templates tests benchmarks scripts
 	$(BIN)/mypy
 
+# The suite runs on every core (pytest-xdist), one test file per worker at a time, so that a
+# module's shared fixtures (one act run for test_action_e2e.py) are built once.
+# `make unit PYTEST_XDIST=` runs it in one process; PYTEST_ARGS are passed on either way.
+PYTEST_XDIST ?= -n auto --dist loadfile
+
 unit: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 test: lint unit
 

@@ -89,11 +89,34 @@ def dvc(*args: str, cwd: Path, timeout: float = 300) -> str:
     return done.stdout
 
 
+_tmp_path_factory: pytest.TempPathFactory | None = None
+_dvc_init_template: Path | None = None
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _remember_tmp_path_factory(tmp_path_factory: pytest.TempPathFactory) -> None:
+    global _tmp_path_factory
+    _tmp_path_factory = tmp_path_factory
+
+
 def new_dvc_repo(root: Path) -> Path:
-    """A new directory *root* holding a git repository on `main` with DVC initialised."""
-    root.mkdir()
-    git("init", "-q", "-b", "main", cwd=root)
-    dvc("init", "-q", cwd=root)
+    """A new directory *root* holding a git repository on `main` with DVC initialised.
+
+    `git init` and `dvc init` run once per session (DVC's start-up costs a second or more);
+    each repository is a copy of that one. `.dvc/tmp/btime` is left out, so that each copy
+    writes its own, as a repository initialised on its own would (DVC keys its site cache on
+    it and on the path).
+    """
+    global _dvc_init_template
+    if _dvc_init_template is None:
+        assert _tmp_path_factory is not None, "new_dvc_repo() runs inside a test"
+        template = _tmp_path_factory.mktemp("dvc-init") / "repo"
+        template.mkdir()
+        git("init", "-q", "-b", "main", cwd=template)
+        dvc("init", "-q", cwd=template)
+        (template / ".dvc" / "tmp" / "btime").unlink(missing_ok=True)
+        _dvc_init_template = template
+    shutil.copytree(_dvc_init_template, root, symlinks=True)
     return root
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Result, clean_env, git, tree_state
+from conftest import Result, clean_env, git, new_dvc_repo, tree_state
 from mlops_ci.errors import InputError
 
 TIMEOUT = 60  # seconds; each call below takes about one
@@ -69,9 +69,7 @@ def dvc(*args: str, cwd: Path) -> None:
 
 def make_repo(root: Path, *, metrics: str = "metrics.json", outs: str = "model.txt") -> Path:
     """A committed git + DVC repository whose metrics file is in the workspace (no pipeline run)."""
-    root.mkdir(parents=True)
-    git("init", "--quiet", "--initial-branch", "main", cwd=root)
-    dvc("init", "--quiet", cwd=root)
+    new_dvc_repo(root)
     (root / "mlops.yaml").write_text(MLOPS_YAML.format(metrics=metrics))
     (root / "dvc.yaml").write_text(DVC_YAML.format(metrics=metrics, outs=outs))
     (root / "write.py").write_text("")
