@@ -15,8 +15,8 @@ from mlops_ci import proc
 from mlops_ci.action_inputs import InputError, Inputs, command_line, flag
 from mlops_ci.action_install import (
     ISOLATED_MARKER,
-    InstallError,
     Installer,
+    InstallError,
     requirement_for,
     source_digest,
 )

@@ -30,11 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from conftest import FirstRun, git
-from github_fake import BOT_TOKEN, FORK_TOKEN, FakeGitHub
-from github_fake.plugin import fail_on_rejections
-from github_fake.state import PR_NUMBER
 from test_action_e2e import (
     ACTION_REF,
     MARKER,
@@ -48,6 +43,11 @@ from test_action_e2e import (
     run_bounded,
 )
 
+from conftest import FirstRun, git
+from github_fake import BOT_TOKEN, FORK_TOKEN, FakeGitHub
+from github_fake.plugin import fail_on_rejections
+from github_fake.state import PR_NUMBER
+
 pytestmark = pytest.mark.slow
 
 WORKFLOW = TESTS / "e2e" / "install.yml"
@@ -55,7 +55,14 @@ INSTALLED = re.compile(r"mlops-ci: installed (.+) with (uv|pip) in ([0-9.]+) s")
 # A stage that records which Python the pipeline's stages run with.
 STAGE = """\
   runner-python:
-    cmd: python -c "import os, sys; open(os.environ['E2E_KEEP'] + '/stage-python', 'a').write(sys.prefix + chr(10))"
+    cmd: python record_python.py
+"""
+RECORD_PYTHON = """\
+import os
+import sys
+
+with open(os.path.join(os.environ["E2E_KEEP"], "stage-python"), "a") as f:
+    f.write(sys.prefix + "\\n")
 """
 
 
@@ -109,7 +116,9 @@ def runs(first_run: FirstRun, tmp_path_factory: pytest.TempPathFactory) -> Itera
     project, base_sha, head_sha = make_pull_request(first_run.template, root, WORKFLOW)
     with (project / "dvc.yaml").open("a") as f:
         f.write(STAGE)
-    git("commit", "--quiet", "-am", "Record the stages' Python", cwd=project)
+    (project / "record_python.py").write_text(RECORD_PYTHON)
+    git("add", "record_python.py", "dvc.yaml", cwd=project)
+    git("commit", "--quiet", "-m", "Record the stages' Python", cwd=project)
     head_sha = git("rev-parse", "HEAD", cwd=project)
     action_dir = action_folder(root / "action", whole=True)
     runner = runner_python(root)
