@@ -3,6 +3,7 @@ step's choices (mlops_ci/action_install.py). The act runs are in test_action*_e2
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import clean_env
+from conftest import clean_env, cli
 from mlops_ci import proc
 from mlops_ci.action_inputs import InputError, Inputs, command_line, flag
 from mlops_ci.action_install import (
@@ -174,3 +175,25 @@ def test_an_isolated_venv_never_goes_first_on_the_stages_path(
     (tmp_path / ISOLATED_MARKER).write_text("")
     assert proc.tool_env()["PATH"] == "/usr/bin"  # the action's own
     assert proc.stage_env()["PATH"] == "/usr/bin"
+
+
+# --- the `config` input: MLOPS_CI_CONFIG ---
+
+def test_mlops_ci_config_names_another_file_in_the_root(project: Path) -> None:
+    text = (project / "mlops.yaml").read_text()
+    (project / "mlops.yaml").unlink()
+    (project / "ci.yaml").write_text(text.replace("Breast cancer classifier", "Named config"))
+    result = cli("diff", "--format", "json", cwd=project, env={"MLOPS_CI_CONFIG": "ci.yaml"})
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["title"] == "Named config"
+
+
+@pytest.mark.parametrize("named", ["missing.yaml", "src/mlops.yaml", "../mlops.yaml", "src"])
+def test_mlops_ci_config_outside_the_root_or_missing_is_refused(
+    project: Path, named: str
+) -> None:
+    (project / "src" / "mlops.yaml").write_text("")
+    result = cli("diff", cwd=project, env={"MLOPS_CI_CONFIG": named})
+    assert result.code == 2, result.stdout
+    assert f"MLOPS_CI_CONFIG (the action's input `config`) names '{named}'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -61,6 +61,7 @@ RECORD_PYTHON = """\
 import os
 import sys
 
+os.makedirs(os.environ["E2E_KEEP"], exist_ok=True)
 with open(os.path.join(os.environ["E2E_KEEP"], "stage-python"), "a") as f:
     f.write(sys.prefix + "\\n")
 """
