@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -107,6 +108,26 @@ def action_folder(folder: Path, *, whole: bool) -> Path:
         shutil.copyfile(source / "mlops_ci" / "action_inputs.py",
                         folder / "mlops_ci" / "action_inputs.py")
     return folder
+
+
+def action_stubs(folder: Path) -> list[str]:
+    """`--local-repository` arguments for the actions that action.yml `uses:`.
+
+    act fetches every action a composite action names, even one behind an `if:` that is false
+    (`actions/setup-python`, used only with the input `python-version`), and nothing may be
+    fetched here. Each is mapped to a stub that fails if it ever runs.
+    """
+    arguments = []
+    for name, ref in re.findall(r"uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40})", ACTION_YML.read_text()):
+        stub = folder / name.replace("/", "-")
+        stub.mkdir(parents=True)
+        (stub / "action.yml").write_text(
+            f"name: {name} stub\ndescription: stands in for {name} under act\nruns:\n"
+            "  using: composite\n  steps:\n    - shell: bash\n"
+            f"      run: echo '::error::the stub of {name} ran'; exit 1\n"
+        )
+        arguments += ["--local-repository", f"{name}@{ref}={stub}"]
+    return arguments
 
 
 def pull_request_event(*, head_sha: str, base_sha: str) -> dict[str, Any]:
@@ -210,6 +231,7 @@ def act_run(first_run: FirstRun, tmp_path_factory: pytest.TempPathFactory) -> It
             "--eventpath", str(event),
             "--platform", "ubuntu-latest=-self-hosted",
             "--local-repository", f"{ACTION_REF}={action_dir}",
+            *action_stubs(root / "stubs"),
             "--env", f"GITHUB_API_URL={api.url}",
             "--env", f"E2E_KEEP={kept}",
             "--secret", "GITHUB_TOKEN",
