@@ -21,6 +21,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 EXIT_GATE_FAILED = 1
 EXIT_USAGE = 2
@@ -148,10 +149,40 @@ def main(env: Mapping[str, str] = os.environ) -> int:
     print(f"mlops-ci: running mlops-ci {escape(shlex.join(argv))}", flush=True)
     code = subprocess.run([program, *argv], env=child_env(inputs, env), check=False).returncode
     if code == EXIT_GATE_FAILED and not fail_on_gate:
-        print("::notice title=mlops-ci::A gate failed (verdict: fail); the step stays green "
+        # Exit code 1 is also what a crash gives: only a run that reported a failed gate (the
+        # step output verdict=fail) is forgiven.
+        if last_output(env.get("GITHUB_OUTPUT", ""), "verdict") != "fail":
+            return code
+        # the newline ends whatever partial line the command left (a colour reset at exit),
+        # so that the notice starts a line, as a workflow command must
+        print("\n::notice title=mlops-ci::A gate failed (verdict: fail); the step stays green "
               "because the input fail-on-gate is \"false\".", flush=True)
         return 0
     return code
+
+
+def last_output(path: str, name: str) -> str | None:
+    """The last value the step wrote for output *name* to $GITHUB_OUTPUT, in either form
+    (`name=value` or `name<<delimiter` ... `delimiter`); None when it wrote none."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines() if path else []
+    except OSError:
+        return None
+    value = None
+    i = 0
+    while i < len(lines):
+        key, equals, rest = lines[i].partition("=")
+        block_key, heredoc, delimiter = lines[i].partition("<<")
+        if heredoc and "=" not in block_key:
+            end = lines.index(delimiter, i + 1) if delimiter in lines[i + 1:] else len(lines)
+            if block_key == name:
+                value = "\n".join(lines[i + 1:end])
+            i = end + 1
+            continue
+        if equals and key == name:
+            value = rest
+        i += 1
+    return value
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import clean_env, cli
 from mlops_ci import proc
-from mlops_ci.action_inputs import InputError, Inputs, command_line, flag
+from mlops_ci.action_inputs import InputError, Inputs, command_line, flag, last_output
 from mlops_ci.action_install import (
     ISOLATED_MARKER,
     Installer,
@@ -74,6 +74,14 @@ def test_booleans_are_true_or_false() -> None:
         flag("yes", "fail-on-gate")
 
 
+def test_the_last_verdict_written_is_read_back(tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs"
+    outputs.write_text("verdict=pass\nx<<D\nverdict=no\nD\nverdict<<E\nfail\nE\n")
+    assert last_output(str(outputs), "verdict") == "fail"
+    assert last_output(str(outputs), "x") == "verdict=no"
+    assert last_output(str(tmp_path / "missing"), "verdict") is None
+
+
 def test_inputs_come_from_the_environment() -> None:
     inputs = Inputs.from_env({"MLOPS_CI_COMMAND": "gate", "MLOPS_CI_FAIL_ON_GATE": "false"})
     assert (inputs.command, inputs.fail_on_gate, inputs.repro) == ("gate", "false", "true")
@@ -81,8 +89,12 @@ def test_inputs_come_from_the_environment() -> None:
 
 # --- the step, run as action.yml runs it: `python3 -I action_inputs.py` ---
 
-def run_step(tmp_path: Path, **inputs: str) -> subprocess.CompletedProcess[str]:
+def run_step(
+    tmp_path: Path, github_output: str = "", **inputs: str
+) -> subprocess.CompletedProcess[str]:
     env = {**clean_env(), **{f"MLOPS_CI_{k.upper()}": v for k, v in inputs.items()}}
+    if github_output:
+        env["GITHUB_OUTPUT"] = github_output
     return subprocess.run([sys.executable, "-I", str(SCRIPT)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, check=False)
 
@@ -108,23 +120,35 @@ def test_without_install_mlops_ci_must_be_on_path(tmp_path: Path) -> None:
     assert "mlops-ci is not on PATH. Set the action's input install" in step.stdout
 
 
-def fake_cli(tmp_path: Path, code: int) -> Path:
-    """A stand-in for mlops-ci that ends with *code* (the real one is run by the e2e tests)."""
+def fake_cli(tmp_path: Path, code: int, verdict: str | None) -> Path:
+    """A stand-in for mlops-ci that writes *verdict* as `run` does and ends with *code* (the
+    real one is run by the e2e tests)."""
     script = tmp_path / f"exits-{code}"
-    script.write_text(f"#!/bin/sh\nexit {code}\n")
+    write = ("printf 'verdict<<EOF_1\\n%s\\nEOF_1\\n' " + verdict + ' >> "$GITHUB_OUTPUT"\n'
+             if verdict else "")
+    script.write_text(f"#!/bin/sh\n{write}exit {code}\n")
     script.chmod(0o755)
     return script
 
 
-@pytest.mark.parametrize(("code", "fail_on_gate", "expected"), [
-    (1, "true", 1), (1, "false", 0), (2, "false", 2), (0, "false", 0),
+@pytest.mark.parametrize(("code", "verdict", "fail_on_gate", "expected"), [
+    (1, "fail", "true", 1),
+    (1, "fail", "false", 0),
+    (1, None, "false", 1),  # exit code 1 without a failed verdict: a crash, never forgiven
+    (1, "error", "false", 1),
+    (2, "error", "false", 2),
+    (0, "pass", "false", 0),
 ])
 def test_fail_on_gate_false_forgives_a_failed_gate_only(
-    tmp_path: Path, code: int, fail_on_gate: str, expected: int
+    tmp_path: Path, code: int, verdict: str | None, fail_on_gate: str, expected: int
 ) -> None:
-    step = run_step(tmp_path, executable=str(fake_cli(tmp_path, code)), fail_on_gate=fail_on_gate)
+    outputs = tmp_path / "outputs"
+    outputs.write_text("comment-url<<EOF_0\nhttps://x\nEOF_0\n")
+    step = run_step(tmp_path, executable=str(fake_cli(tmp_path, code, verdict)),
+                    fail_on_gate=fail_on_gate, github_output=str(outputs))
     assert step.returncode == expected, step.stdout
-    assert ("fail-on-gate is \"false\"" in step.stdout) == (code == 1 and fail_on_gate == "false")
+    forgiven = code == 1 and expected == 0
+    assert ("\n::notice title=mlops-ci::A gate failed" in step.stdout) == forgiven
 
 
 # --- the install step ---
