@@ -131,6 +131,18 @@ def child_env(inputs: Inputs, env: Mapping[str, str]) -> dict[str, str]:
     return child
 
 
+def shown(argv: list[str]) -> list[str]:
+    """*argv* for the log: a token given in `args` (`--github-token X`) is not shown."""
+    hidden = []
+    for i, arg in enumerate(argv):
+        if i and argv[i - 1] == "--github-token":
+            arg = "***"
+        elif arg.startswith("--github-token="):
+            arg = "--github-token=***"
+        hidden.append(arg)
+    return hidden
+
+
 def escape(text: str) -> str:
     """A workflow command's message, escaped as GitHub's toolkit does."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -146,7 +158,7 @@ def main(env: Mapping[str, str] = os.environ) -> int:
         print(f"::error title=mlops-ci action input::{escape(str(exc))}", flush=True)
         return EXIT_USAGE
     # shown for the log; quoted so that no argument can start a line (or a workflow command)
-    print(f"mlops-ci: running mlops-ci {escape(shlex.join(argv))}", flush=True)
+    print(f"mlops-ci: running mlops-ci {escape(shlex.join(shown(argv)))}", flush=True)
     code = subprocess.run([program, *argv], env=child_env(inputs, env), check=False).returncode
     if code == EXIT_GATE_FAILED and not fail_on_gate:
         # Exit code 1 is also what a crash gives: only a run that reported a failed gate (the

@@ -221,3 +221,28 @@ def test_mlops_ci_config_outside_the_root_or_missing_is_refused(
     assert result.code == 2, result.stdout
     assert f"MLOPS_CI_CONFIG (the action's input `config`) names '{named}'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_token_in_args_is_not_shown_in_the_log(tmp_path: Path) -> None:
+    step = run_step(tmp_path, command="comment", executable=str(MLOPS_CI),
+                    args="--github-token ghp_secret1 --github-token=ghp_secret2 --pr x")
+    assert "ghp_secret" not in step.stdout
+    assert "comment --github-token '***' '--github-token=***' --pr x" in step.stdout
+
+
+def test_the_job_pip_failing_to_get_uv_means_the_pip_fallback(tmp_path: Path) -> None:
+    env = {**clean_env(), "PATH": "/usr/bin:/bin", "RUNNER_TEMP": str(tmp_path / "t"),
+           "RUNNER_TOOL_CACHE": str(tmp_path / "c"), "PIP_CONFIG_FILE": os.devnull,
+           "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": ""}
+    installer = Installer(env)
+    assert installer.find_uv() is None
+    assert [p.name for p in (installer.home / "uv").iterdir()] == []  # nothing half-installed
+
+
+def test_a_uv_on_path_is_used_as_it_is(tmp_path: Path) -> None:
+    uv = tmp_path / "bin" / "uv"
+    uv.parent.mkdir()
+    uv.write_text("#!/bin/sh\n")
+    uv.chmod(0o755)
+    installer = Installer({"PATH": str(uv.parent), "RUNNER_TEMP": str(tmp_path)})
+    assert installer.find_uv() == str(uv)
