@@ -199,6 +199,9 @@ def test_an_isolated_venv_never_goes_first_on_the_stages_path(
     (tmp_path / ISOLATED_MARKER).write_text("")
     assert proc.tool_env()["PATH"] == "/usr/bin"  # the action's own
     assert proc.stage_env()["PATH"] == "/usr/bin"
+    (tmp_path / ISOLATED_MARKER).unlink()
+    (tmp_path / "pipx_metadata.json").write_text("{}")
+    assert proc.tool_env()["PATH"] == "/usr/bin"  # pipx's
 
 
 # --- the `config` input: MLOPS_CI_CONFIG ---
