@@ -41,17 +41,26 @@ def tool_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
     Inside a virtualenv its bin directory goes first on PATH, as if it were activated, so that a
     stage's `python` is the interpreter mlops-ci runs with (the one that has the project's
-    libraries), not whichever `python` the shell happens to find.
+    libraries), not whichever `python` the shell happens to find. Not inside a virtualenv that
+    holds mlops-ci alone (the action's, or pipx's): there the stages keep the user's PATH.
     """
     env = dict(os.environ)
     env["DVC_NO_ANALYTICS"] = "true"
     env["GIT_TERMINAL_PROMPT"] = "0"
-    if sys.prefix != sys.base_prefix:
+    if sys.prefix != sys.base_prefix and not isolated_venv(Path(sys.prefix)):
         bindir = str(Path(sys.executable).parent)
         env["PATH"] = os.pathsep.join([bindir, env.get("PATH", "")])
     if extra:
         env.update(extra)
     return env
+
+
+def isolated_venv(prefix: Path) -> bool:
+    """Whether the virtualenv at *prefix* is an application's own: the action's install step
+    (`action_install.py`) or pipx made it, and the project's libraries are not in it."""
+    from mlops_ci.action_install import ISOLATED_MARKER
+
+    return (prefix / ISOLATED_MARKER).is_file() or (prefix / "pipx_metadata.json").is_file()
 
 
 def stage_env(secrets: Iterable[str] = ()) -> dict[str, str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -92,6 +93,43 @@ class ActRun:
         return "\n".join(text.splitlines()[-lines:]) + "\n" + self.stderr[-2000:]
 
 
+def action_folder(folder: Path, *, whole: bool) -> Path:
+    """The action as a workflow gets it: action.yml and, when *whole*, the source it installs
+    (what `pip install .` reads), else only the script of the run step."""
+    source = TESTS.parent
+    (folder / "mlops_ci").mkdir(parents=True)
+    shutil.copyfile(ACTION_YML, folder / "action.yml")
+    if whole:
+        for name in ("pyproject.toml", "README.md"):
+            shutil.copyfile(source / name, folder / name)
+        shutil.copytree(source / "mlops_ci", folder / "mlops_ci", dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        shutil.copyfile(source / "mlops_ci" / "action_inputs.py",
+                        folder / "mlops_ci" / "action_inputs.py")
+    return folder
+
+
+def action_stubs(folder: Path) -> list[str]:
+    """`--local-repository` arguments for the actions that action.yml `uses:`.
+
+    act fetches every action a composite action names, even one behind an `if:` that is false
+    (`actions/setup-python`, used only with the input `python-version`), and nothing may be
+    fetched here. Each is mapped to a stub that fails if it ever runs.
+    """
+    arguments = []
+    for name, ref in re.findall(r"uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40})", ACTION_YML.read_text()):
+        stub = folder / name.replace("/", "-")
+        stub.mkdir(parents=True)
+        (stub / "action.yml").write_text(
+            f"name: {name} stub\ndescription: stands in for {name} under act\nruns:\n"
+            "  using: composite\n  steps:\n    - shell: bash\n"
+            f"      run: echo '::error::the stub of {name} ran'; exit 1\n"
+        )
+        arguments += ["--local-repository", f"{name}@{ref}={stub}"]
+    return arguments
+
+
 def pull_request_event(*, head_sha: str, base_sha: str) -> dict[str, Any]:
     """GitHub's pull_request.opened payload, moved to the fake's repository and our commits."""
     event: dict[str, Any] = json.loads(EVENT_TEMPLATE.read_text())
@@ -106,8 +144,10 @@ def pull_request_event(*, head_sha: str, base_sha: str) -> dict[str, Any]:
     return event
 
 
-def make_pull_request(template: Path, root: Path) -> tuple[Path, str, str]:
-    """A copy of the example with the workflow on main and a branch that lowers C."""
+def make_pull_request(
+    template: Path, root: Path, workflow: Path = WORKFLOW
+) -> tuple[Path, str, str]:
+    """A copy of the example with *workflow* on main and a branch that lowers C."""
     project = root / "demo"
     shutil.copytree(template, project, symlinks=True)
     shutil.rmtree(project / ".mlops", ignore_errors=True)
@@ -115,7 +155,7 @@ def make_pull_request(template: Path, root: Path) -> tuple[Path, str, str]:
     git("remote", "add", "origin", f"https://github.com/{OWNER}/{REPO}.git", cwd=project)
     workflows = project / ".github" / "workflows"
     workflows.mkdir(parents=True)
-    shutil.copyfile(WORKFLOW, workflows / "mlops.yml")
+    shutil.copyfile(workflow, workflows / "mlops.yml")
     git("add", ".github", cwd=project)
     git("commit", "--quiet", "-m", "Run mlops-ci on pull requests", cwd=project)
     base_sha = git("rev-parse", "HEAD", cwd=project)
@@ -173,11 +213,9 @@ def act_run(first_run: FirstRun, tmp_path_factory: pytest.TempPathFactory) -> It
     act = find_act()
     root = tmp_path_factory.mktemp("e2e")
     project, base_sha, head_sha = make_pull_request(first_run.template, root)
-    # The action as published: only action.yml, since `install: "false"` needs nothing else,
-    # and act would read (slowly) any folder it is given, .venv included.
-    action_dir = root / "action"
-    action_dir.mkdir()
-    shutil.copyfile(ACTION_YML, action_dir / "action.yml")
+    # `install: "false"` needs only action.yml and the script of its run step; act would read
+    # (slowly) any folder it is given, .venv included.
+    action_dir = action_folder(root / "action", whole=False)
     event = root / "event.json"
     event.write_text(json.dumps(pull_request_event(head_sha=head_sha, base_sha=base_sha)))
     kept = root / "kept"
@@ -193,6 +231,7 @@ def act_run(first_run: FirstRun, tmp_path_factory: pytest.TempPathFactory) -> It
             "--eventpath", str(event),
             "--platform", "ubuntu-latest=-self-hosted",
             "--local-repository", f"{ACTION_REF}={action_dir}",
+            *action_stubs(root / "stubs"),
             "--env", f"GITHUB_API_URL={api.url}",
             "--env", f"E2E_KEEP={kept}",
             "--secret", "GITHUB_TOKEN",

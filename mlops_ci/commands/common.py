@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_ci.collect import collect_report
 from mlops_ci.config import CONFIG_FILENAME, Config, load_config
-from mlops_ci.errors import EXIT_GATE_FAILED, EXIT_OK
+from mlops_ci.errors import EXIT_GATE_FAILED, EXIT_OK, ConfigError
 from mlops_ci.report import Report, load_report
 from mlops_ci.revisions import (
     BaseChoice,
@@ -18,6 +19,7 @@ from mlops_ci.revisions import (
     resolve_base,
 )
 
+CONFIG_VARIABLE = "MLOPS_CI_CONFIG"
 DEFAULT_OUT_DIR = ".mlops"
 REPORT_JSON = "report.json"
 REPORT_MD = "report.md"
@@ -30,11 +32,30 @@ class Project:
     config: Config
 
 
-def open_project(cwd: Path) -> Project:
-    """The git + DVC repository around *cwd* and its validated mlops.yaml."""
+def open_project(cwd: Path, env: Mapping[str, str] | None = None) -> Project:
+    """The git + DVC repository around *cwd* and its validated mlops.yaml.
+
+    $MLOPS_CI_CONFIG (the action's `config` input) names another file in the repository root.
+    """
     root = find_root(cwd)
     ensure_dvc_repo(root)
-    return Project(root=root, config=load_config(root / CONFIG_FILENAME))
+    named = (os.environ if env is None else env).get(CONFIG_VARIABLE, "")
+    return Project(root=root, config=load_config(config_path(root, cwd, named)))
+
+
+def config_path(root: Path, cwd: Path, named: str) -> Path:
+    """mlops.yaml in *root*, or the file *named* (relative to *cwd*), which must lie in *root*:
+    the paths inside it are relative to the repository root."""
+    if not named:
+        return root / CONFIG_FILENAME
+    path = Path(os.path.realpath(cwd / named))
+    if path.parent != Path(os.path.realpath(root)) or not path.is_file():
+        raise ConfigError(
+            f"{CONFIG_VARIABLE} (the action's input `config`) names {named!r}, which is not a "
+            f"file in the repository root {root}: the paths in mlops.yaml are relative to the "
+            "root, so keep the file there."
+        )
+    return path
 
 
 def choose_base(project: Project, *, base: str | None, env: Mapping[str, str]) -> BaseChoice:

@@ -1,0 +1,280 @@
+"""The action's install step: mlops-ci in a virtualenv of its own, never in the job's Python.
+
+action.yml runs this file by path with the job's `python3` (``python3 -I``), before mlops-ci
+exists anywhere, so it uses the standard library only. It:
+
+1. finds uv: on PATH (a `setup-uv` step), else the copy kept in the runner's tool cache, else
+   it installs that copy from PyPI with the job's pip (into the tool cache, not into the job's
+   Python); without uv it falls back to `python3 -m venv` and pip, slower but the same result;
+2. makes the virtualenv under ``$RUNNER_TEMP`` and installs mlops-ci there: the action's own
+   source (its wheel, built once per content and kept in the tool cache), or the release that
+   the `version` input names, from PyPI; uv's cache stays in the tool cache, so a runner that
+   keeps its tool cache (self-hosted ones do; `actions/cache` can keep it on hosted ones)
+   installs from the cache, without the network;
+3. marks the virtualenv as isolated, so that mlops-ci never puts its bin directory first on the
+   PATH of the pipeline's stages (they run with the user's `python`: see ``proc.tool_env``);
+4. puts one symlink, ``mlops-ci``, in a bin directory of its own on ``$GITHUB_PATH``, and
+   writes the step output ``executable``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+UV_REQUIREMENT = "uv==0.13.9"
+# The file that tells mlops-ci its virtualenv holds nothing the pipeline's stages may use.
+ISOLATED_MARKER = "mlops-ci-isolated"
+MIN_PYTHON = (3, 10)
+_VERSION = re.compile(r"v?([0-9]+(?:\.[0-9A-Za-z]+)*(?:[-+!][0-9A-Za-z.]+)*)")
+# The files a wheel of the action's own source is built from.
+_SOURCE_FILES = ("pyproject.toml", "README.md")
+_SOURCE_DIRS = ("mlops_ci",)
+
+
+def dependencies(source: Path) -> list[str] | None:
+    """The `project.dependencies` of the source's pyproject.toml; None without tomllib (Python
+    3.10) or without a list there."""
+    try:
+        tomllib: Any = importlib.import_module("tomllib")
+        data = tomllib.loads((source / "pyproject.toml").read_text(encoding="utf-8"))
+    except (ImportError, OSError, ValueError):
+        return None
+    needs = data.get("project", {}).get("dependencies")
+    return [str(n) for n in needs] if isinstance(needs, list) and needs else None
+
+
+class InstallError(Exception):
+    """What went wrong, in a sentence or two for the job's log; exit code 2."""
+
+
+def requirement_for(version: str) -> str | None:
+    """The PyPI requirement for the `version` input; None for the action's own source."""
+    version = version.strip()
+    if not version:
+        return None
+    match = _VERSION.fullmatch(version)
+    if not match:
+        raise InstallError(
+            f"The action's input `version` is {version!r}, not a release number: give one "
+            "such as 1.2.0, or leave it empty to install the action's own source."
+        )
+    return f"mlops-ci=={match[1]}"
+
+
+def source_digest(source: Path) -> str:
+    """A digest of what the action's source wheel is built from (names and bytes)."""
+    digest = hashlib.sha256()
+    files = [source / name for name in _SOURCE_FILES]
+    for directory in _SOURCE_DIRS:
+        files += sorted(
+            p for p in (source / directory).rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        )
+    for path in files:
+        if path.is_file():
+            digest.update(str(path.relative_to(source)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:24]
+
+
+class Installer:
+    """One install: where things go, and the commands that put them there."""
+
+    def __init__(self, env: Mapping[str, str], *, python: str = sys.executable) -> None:
+        temp = env.get("RUNNER_TEMP") or tempfile.gettempdir()
+        self.env = env
+        self.python = python
+        self.home = Path(env.get("RUNNER_TOOL_CACHE") or Path(temp) / "tool-cache") / "mlops-ci"
+        self.root = Path(temp) / "mlops-ci"
+        self.venv = self.root / "venv"
+        self.bin = self.root / "bin"
+        self.uv_cache = self.home / "uv-cache"
+        self.timings: dict[str, float] = {}  # seconds per phase, for the log and the benchmark
+
+    # --- uv ---
+
+    def find_uv(self) -> str | None:
+        """uv on PATH, else the tool cache's copy, else a new copy from PyPI; None without."""
+        on_path = shutil.which("uv", path=self.env.get("PATH"))
+        if on_path:
+            return on_path
+        version = UV_REQUIREMENT.partition("==")[2]
+        kept = self.home / "uv" / version
+        if (kept / "bin" / "uv").is_file():
+            return str(kept / "bin" / "uv")
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=kept.parent, prefix=".new-"))
+        pip = [self.python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+               "--no-warn-script-location", "--target", str(staging), UV_REQUIREMENT]
+        started = time.monotonic()
+        fetched = self._run(pip, env={**self.env, "PIP_ROOT_USER_ACTION": "ignore"},
+                            check=False, quiet=True)
+        self.timings["uv from PyPI"] = time.monotonic() - started
+        if fetched.returncode != 0 or not (staging / "bin" / "uv").is_file():
+            shutil.rmtree(staging, ignore_errors=True)
+            return None
+        try:
+            staging.rename(kept)
+        except OSError:  # another job put it there first
+            shutil.rmtree(staging, ignore_errors=True)
+        return str(kept / "bin" / "uv")
+
+    def uv_env(self) -> dict[str, str]:
+        env = dict(self.env)
+        env["UV_CACHE_DIR"] = str(self.uv_cache)
+        env["UV_PYTHON_DOWNLOADS"] = "never"  # the venv's Python is the job's, never a download
+        env.pop("VIRTUAL_ENV", None)
+        self.uv_cache.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+        # Hard links from the cache when both are on one file system, copies otherwise.
+        same = os.stat(self.uv_cache).st_dev == os.stat(self.root).st_dev
+        env["UV_LINK_MODE"] = "hardlink" if same else "copy"
+        return env
+
+    def uv(self, uv: str, *args: str) -> None:
+        """`uv ARGS`, from the cache alone first (no index requests), else with the network."""
+        env = self.uv_env()
+        if self._run([uv, *args, "--offline"], env=env, check=False, quiet=True).returncode == 0:
+            return
+        self._run([uv, *args], env=env)
+
+    def source_wheel(self, uv: str, source: Path) -> Path:
+        """The wheel of the action's source, built once per content and kept."""
+        kept = self.home / "wheels" / source_digest(source)
+        wheels = sorted(kept.glob("*.whl"))
+        if wheels:
+            return wheels[0]
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=kept.parent, prefix=".new-"))
+        started = time.monotonic()
+        self.uv(uv, "build", "--quiet", "--wheel", "--out-dir", str(staging), str(source))
+        try:
+            staging.rename(kept)
+        except OSError:  # built by another job meanwhile
+            shutil.rmtree(staging, ignore_errors=True)
+        self.timings["wheel built"] = time.monotonic() - started
+        return sorted(kept.glob("*.whl"))[0]
+
+    def wheel_beside_dependencies(self, uv: str, source: Path) -> Path:
+        """The source wheel; when it must be built, built while uv installs the dependencies
+        that pyproject.toml lists (a cold install spends most of its time on both)."""
+        kept = sorted((self.home / "wheels" / source_digest(source)).glob("*.whl"))
+        needs = None if kept else dependencies(source)
+        if not needs:
+            return kept[0] if kept else self.source_wheel(uv, source)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            building = pool.submit(self.source_wheel, uv, source)
+            started = time.monotonic()
+            self.uv(uv, "pip", "install", "--quiet", "--python", str(self.venv_python), *needs)
+            self.timings["dependencies"] = time.monotonic() - started
+            return building.result()
+
+    # --- the install ---
+
+    def install(self, source: Path, version: str) -> tuple[str, str]:
+        """Install; return the installer used ("uv" or "pip") and what it installed."""
+        requirement = requirement_for(version)
+        if sys.version_info < MIN_PYTHON:
+            raise InstallError(
+                f"mlops-ci needs Python {'.'.join(map(str, MIN_PYTHON))} or later; the job's "
+                f"python3 is {sys.version.split()[0]}. Set the action's input `python-version`."
+            )
+        shutil.rmtree(self.root, ignore_errors=True)
+        uv = self.find_uv()
+        if uv is not None:
+            self._run([uv, "venv", "--quiet", "--python", self.python, str(self.venv)],
+                      env=self.uv_env())
+            target = requirement or str(self.wheel_beside_dependencies(uv, source))
+            started = time.monotonic()
+            self.uv(uv, "pip", "install", "--quiet", "--python", str(self.venv_python), target)
+            self.timings["packages"] = time.monotonic() - started
+            installer = "uv"
+            what = requirement or Path(target).name
+        else:
+            print("mlops-ci: uv could not be installed; installing with pip (slower)")
+            self._run([self.python, "-m", "venv", str(self.venv)])
+            self._run([str(self.venv_python), "-m", "pip", "install", "--quiet",
+                       "--disable-pip-version-check", requirement or str(source)])
+            installer = "pip"
+            what = requirement or f"the action's source ({source})"
+        (self.venv / ISOLATED_MARKER).write_text(
+            "This virtualenv holds mlops-ci alone: the pipeline's stages never run with it.\n"
+        )
+        self.bin.mkdir(parents=True, exist_ok=True)
+        (self.bin / "mlops-ci").symlink_to(self.venv / "bin" / "mlops-ci")
+        return installer, what
+
+    @property
+    def venv_python(self) -> Path:
+        return self.venv / "bin" / "python"
+
+    def publish(self) -> None:
+        """Put the bin directory on $GITHUB_PATH and name the executable in $GITHUB_OUTPUT."""
+        executable = self.bin / "mlops-ci"
+        for variable, line in (("GITHUB_PATH", f"{self.bin}\n"),
+                               ("GITHUB_OUTPUT", f"executable={executable}\n")):
+            path = self.env.get(variable)
+            if path:
+                with open(path, "a", encoding="utf-8") as f:
+                    f.write(line)
+
+    def _run(
+        self,
+        cmd: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+        quiet: bool = False,
+    ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            list(cmd), env=dict(env if env is not None else self.env), text=True,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            check=False,
+        )
+        if proc.returncode != 0 and check:
+            tail = "\n".join(proc.stdout.splitlines()[-20:])
+            raise InstallError(f"`{' '.join(cmd[:3])}` exited {proc.returncode}:\n{tail}")
+        if proc.stdout and not quiet:
+            print(_defused(proc.stdout), end="")
+        return proc
+
+
+def _defused(text: str) -> str:
+    """No line of an installer's output may issue a workflow command."""
+    return "".join(
+        f" {line}" if line.lstrip().startswith("::") else line
+        for line in text.splitlines(keepends=True)
+    )
+
+
+def main(env: Mapping[str, str] = os.environ) -> int:
+    started = time.monotonic()
+    installer = Installer(env)
+    try:
+        source = Path(env.get("MLOPS_CI_SOURCE") or Path(__file__).resolve().parents[1])
+        used, what = installer.install(source, env.get("MLOPS_CI_VERSION", ""))
+        installer.publish()
+    except InstallError as exc:
+        message = str(exc).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        print(f"::error title=mlops-ci could not be installed::{message}")
+        return 2
+    phases = "".join(f", {name} {seconds:.1f} s" for name, seconds in installer.timings.items())
+    print(f"mlops-ci: installed {what} with {used} in {time.monotonic() - started:.1f} s"
+          f"{phases}, in {installer.venv}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
