@@ -51,8 +51,9 @@ def action_source(folder: Path) -> Path:
     folder.mkdir(parents=True)
     for name in ("action.yml", "pyproject.toml", "README.md"):
         shutil.copyfile(ROOT / name, folder / name)
-    shutil.copytree(ROOT / "mlops_ci", folder / "mlops_ci",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("mlops_ci", "templates"):
+        shutil.copytree(ROOT / package, folder / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     return folder
 
 

@@ -40,7 +40,7 @@ MIN_PYTHON = (3, 10)
 _VERSION = re.compile(r"v?([0-9]+(?:\.[0-9A-Za-z]+)*(?:[-+!][0-9A-Za-z.]+)*)")
 # The files a wheel of the action's own source is built from.
 _SOURCE_FILES = ("pyproject.toml", "README.md")
-_SOURCE_DIRS = ("mlops_ci",)
+_SOURCE_DIRS = ("mlops_ci", "templates")
 
 
 def dependencies(source: Path) -> list[str] | None:
@@ -89,6 +89,17 @@ def source_digest(source: Path) -> str:
     return digest.hexdigest()[:24]
 
 
+def keep_cache(env: Mapping[str, str]) -> bool:
+    """The input `cache`: "true" (the default) keeps uv and its cache in the tool cache."""
+    value = env.get("MLOPS_CI_CACHE", "").strip().lower()
+    if value in ("", "true", "false"):
+        return value != "false"
+    raise InstallError(
+        f"The action's input `cache` is {value[:40]!r}; it takes \"true\" (keep uv and its "
+        "cache in the runner's tool cache) or \"false\" (nothing outlives the job)."
+    )
+
+
 class Installer:
     """One install: where things go, and the commands that put them there."""
 
@@ -96,7 +107,11 @@ class Installer:
         temp = env.get("RUNNER_TEMP") or tempfile.gettempdir()
         self.env = env
         self.python = python
-        self.home = Path(env.get("RUNNER_TOOL_CACHE") or Path(temp) / "tool-cache") / "mlops-ci"
+        # The tool cache outlives the job on a self-hosted runner: every later job on it reuses
+        # what this one left there (code a pull request ran could have changed it). With the
+        # input cache: "false" the caches live under RUNNER_TEMP and go with the job.
+        tool_cache = env.get("RUNNER_TOOL_CACHE") if keep_cache(env) else None
+        self.home = Path(tool_cache or Path(temp) / "tool-cache") / "mlops-ci"
         self.root = Path(temp) / "mlops-ci"
         self.venv = self.root / "venv"
         self.bin = self.root / "bin"
@@ -251,18 +266,22 @@ class Installer:
         return proc
 
 
+# The runner trims a line's leading whitespace before it looks for `::`, splits lines at a
+# carriage return too, and reads the legacy `##[` anywhere in a line.
+_COMMAND_START = re.compile(r"(?:^|(?<=[\r\n]))([ \t\f\v]*):(?=:)")
+_LEGACY_COMMAND = re.compile(r"#(?=#\[)")
+
+
 def _defused(text: str) -> str:
-    """No line of an installer's output may issue a workflow command."""
-    return "".join(
-        f" {line}" if line.lstrip().startswith("::") else line
-        for line in text.splitlines(keepends=True)
-    )
+    """No line of an installer's output may issue a workflow command: a zero-width space goes
+    between the two colons (and the two hashes), as `security.log_safe` does."""
+    return _LEGACY_COMMAND.sub("#\u200b", _COMMAND_START.sub(lambda m: m[1] + ":\u200b", text))
 
 
 def main(env: Mapping[str, str] = os.environ) -> int:
     started = time.monotonic()
-    installer = Installer(env)
     try:
+        installer = Installer(env)
         source = Path(env.get("MLOPS_CI_SOURCE") or Path(__file__).resolve().parents[1])
         used, what = installer.install(source, env.get("MLOPS_CI_VERSION", ""))
         installer.publish()

@@ -102,8 +102,9 @@ def action_folder(folder: Path, *, whole: bool) -> Path:
     if whole:
         for name in ("pyproject.toml", "README.md"):
             shutil.copyfile(source / name, folder / name)
-        shutil.copytree(source / "mlops_ci", folder / "mlops_ci", dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        for package in ("mlops_ci", "templates"):  # templates/ ships in the wheel too
+            shutil.copytree(source / package, folder / package, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("__pycache__"))
     else:
         shutil.copyfile(source / "mlops_ci" / "action_inputs.py",
                         folder / "mlops_ci" / "action_inputs.py")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +19,12 @@ from mlops_ci.action_install import (
     ISOLATED_MARKER,
     Installer,
     InstallError,
+    _defused,
     requirement_for,
     source_digest,
+)
+from mlops_ci.action_install import (
+    main as install_main,
 )
 
 SCRIPT = Path(__file__).parents[1] / "mlops_ci" / "action_inputs.py"
@@ -186,6 +191,35 @@ def test_the_venv_goes_under_runner_temp_and_the_cache_under_the_tool_cache(
     assert env["UV_CACHE_DIR"] == str(installer.uv_cache)
     assert env["UV_LINK_MODE"] == "hardlink"  # one file system here
     assert env["UV_PYTHON_DOWNLOADS"] == "never"
+
+
+def test_cache_false_keeps_nothing_in_the_tool_cache(tmp_path: Path) -> None:
+    env = {"RUNNER_TEMP": str(tmp_path / "t"), "RUNNER_TOOL_CACHE": str(tmp_path / "c")}
+    installer = Installer({**env, "MLOPS_CI_CACHE": "false"})
+    assert installer.uv_cache.is_relative_to(tmp_path / "t")  # goes with the job
+    assert Installer({**env, "MLOPS_CI_CACHE": "true"}).uv_cache.is_relative_to(tmp_path / "c")
+
+
+def test_a_bad_cache_input_is_an_error_annotation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = install_main({"RUNNER_TEMP": str(tmp_path), "MLOPS_CI_CACHE": "sometimes"})
+    assert code == 2
+    out = capsys.readouterr().out
+    assert out.startswith("::error title=mlops-ci could not be installed::")
+    assert "input `cache` is 'sometimes'" in out
+
+
+@pytest.mark.parametrize("output", [
+    "  ::error::x\n", " \t::stop-commands::token\n", "progress\r ::error::y", "##[error]z\n",
+    "::add-mask::value",
+])
+def test_no_line_of_an_installers_output_can_issue_a_workflow_command(output: str) -> None:
+    defused = _defused(output)
+    lines = re.split(r"\r\n|\r|\n", defused)  # as the runner splits them
+    assert not [line for line in lines if line.lstrip().startswith("::")]
+    assert "##[" not in defused
+    assert defused.replace("\u200b", "") == output  # nothing else changed
 
 
 def test_an_isolated_venv_never_goes_first_on_the_stages_path(

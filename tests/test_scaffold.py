@@ -35,6 +35,7 @@ def test_init_makes_a_committed_git_and_dvc_project_on_main(tmp_path: Path):
         "src/evaluate.py",
     } <= tracked
     assert "cd " in result.stdout and "mlops-ci run" in result.stdout
+    assert "pip install -r requirements.txt" in result.stdout
 
 
 def test_the_pipeline_has_the_three_stages_and_git_tracked_metrics(tmp_path: Path):

@@ -98,7 +98,10 @@ def test_init_and_run_work_from_the_installed_wheel(
     run(str(bin_dir / "mlops-ci"), "init", str(project), cwd=tmp_path)
     assert (project / "dvc.yaml").is_file() and (project / "src" / "train.py").is_file()
 
-    # The stages run `python`: the venv's, which has the example's requirements.
+    # The stages run `python`: here the venv's, given the example's requirements as a user
+    # would (mlops-ci itself depends on none of scikit-learn and pandas).
+    run(find_uv(), "pip", "install", "--quiet", "--python", str(bin_dir / "python"),
+        "-r", str(project / "requirements.txt"), cwd=project)
     env = clean_env()
     env["PATH"] = f"{bin_dir}:{env['PATH']}"
     proc = subprocess.run(

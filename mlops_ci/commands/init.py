@@ -21,7 +21,12 @@ def init(
         )
     result = init_project(directory, force=force, workflows=workflows, fork_safe=fork_safe)
     print(summary(result), file=stdout)
-    print(f"Next:\n    cd {shlex.quote(str(result.directory))}\n    mlops-ci run", file=stdout)
+    # the stages run with the user's Python, which needs the example's libraries
+    print(
+        f"Next:\n    cd {shlex.quote(str(result.directory))}\n"
+        "    python -m pip install -r requirements.txt\n    mlops-ci run",
+        file=stdout,
+    )
     workflows_written = [
         Path(name).name for name in result.files if name.startswith(f"{WORKFLOWS_DIR}/")
     ]
