@@ -161,8 +161,9 @@ def main(env: Mapping[str, str] = os.environ) -> int:
     print(f"mlops-ci: running mlops-ci {escape(shlex.join(shown(argv)))}", flush=True)
     code = subprocess.run([program, *argv], env=child_env(inputs, env), check=False).returncode
     if code == EXIT_GATE_FAILED and not fail_on_gate:
-        # Exit code 1 is also what a crash gives: only a run that reported a failed gate (the
-        # step output verdict=fail) is forgiven.
+        # mlops-ci exits 3 on a bug, but an older release (the input `version`) or a stage's
+        # interpreter dying could still give 1: only a run that also reported a failed gate
+        # (verdict=fail, which the stages cannot write: proc.stage_env) is forgiven.
         if last_output(env.get("GITHUB_OUTPUT", ""), "verdict") != "fail":
             return code
         # the newline ends whatever partial line the command left (a colour reset at exit),

@@ -93,13 +93,25 @@ def test_the_comment_workflow_follows_the_report_workflow_and_never_runs_its_cod
     assert trigger["workflows"] == [report["name"]] and trigger["types"] == ["completed"]
     (checkout,) = [s for s in steps(comment) if s.get("uses", "").startswith("actions/checkout")]
     assert "ref" not in checkout.get("with", {})  # the default branch, not the pull request
-    assert not any(s.get("uses") == OUR_ACTION for s in steps(comment))
+    # the action runs there only as the trusted commenter: never `run`, which reproduces
+    ours = [s for s in steps(comment) if s.get("uses") == OUR_ACTION]
+    assert ours and all(s["with"]["command"] == "comment" for s in ours)
     download = next(s for s in steps(comment) if "download-artifact" in s.get("uses", ""))
     upload = next(s for s in steps(report) if "upload-artifact" in s.get("uses", ""))
     assert download["with"]["name"] == upload["with"]["name"]
     assert download["with"]["run-id"] == "${{ github.event.workflow_run.id }}"
-    (publish,) = [s for s in steps(comment) if "mlops-ci comment" in s.get("run", "")]
-    assert "--pr" in publish["run"] and "--report" in publish["run"]
+    (publish,) = ours
+    # the arguments as the action's run step splits them, the expressions filled in
+    from mlops_ci.action_inputs import Inputs, command_line
+
+    args = (publish["with"]["args"]
+            .replace("${{ runner.temp }}", "/runner/temp")
+            .replace("${{ steps.pr.outputs.number }}", "17"))
+    assert command_line(Inputs(command="comment", args=args)) == [
+        "comment", "--report", "/runner/temp/mlops-ci-report/report.json", "--pr", "17"]
+    # the number comes from a step that takes it only if it is one
+    (number,) = [s for s in steps(comment) if s.get("id") == "pr"]
+    assert "*[!0-9]*" in number["run"]
 
 
 def test_the_report_workflow_posts_no_comment_and_uploads_even_on_a_failed_gate() -> None:

@@ -166,10 +166,11 @@ def test_requirements_list_what_the_stages_import_and_dvc():
 
 def test_requirements_have_the_lower_bounds_of_pyproject():
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
-    ours = {
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ours = {  # mlops-ci's own, and the `example` extra's (the stages' libraries)
         req.name.lower(): req
-        for req in map(Requirement, tomllib.loads((ROOT / "pyproject.toml").read_text())
-                       ["project"]["dependencies"])
+        for req in map(Requirement, project["dependencies"]
+                       + project["optional-dependencies"]["example"])
     }
     for name, req in requirements().items():
         assert str(req.specifier) == str(ours[name].specifier), name
