@@ -79,7 +79,7 @@ def check_dvc(root: Path) -> list[Finding]:
 def _check_remote(root: Path) -> tuple[_Remote | None, list[Finding]]:
     from dvc.repo import Repo
 
-    from mlops_ci.github.client import without_credentials
+    from mlops_ci.github.tokens import without_credentials
 
     with Repo(str(root)) as repo:
         name = repo.config["core"].get("remote")

@@ -78,8 +78,9 @@ def repository_of(root: Path, env: Mapping[str, str]) -> str | None:
 
 def check_token(root: Path, token: str | None, *, env: Mapping[str, str]) -> list[Finding]:
     from mlops_ci.errors import GitHubError
-    from mlops_ci.github.client import GitHubAuthError, GitHubClient, GitHubNotFoundError
+    from mlops_ci.github.client import GitHubClient
     from mlops_ci.github.context import DEFAULT_API_URL
+    from mlops_ci.github.errors import GitHubAuthError, GitHubNotFoundError
 
     if not token:
         return [Finding("token", "token", "info", "No token given: its permissions were not "

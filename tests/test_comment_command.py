@@ -30,8 +30,8 @@ from github_fake.state import BASE_SHA, HEAD_SHA, PR_NUMBER, RUN_ID
 from mlops_ci.commands import comment as comment_module
 from mlops_ci.commands.comment import comment, parse_pr_number
 from mlops_ci.errors import GitHubError, InputError
-from mlops_ci.github.client import GitHubPermissionError
 from mlops_ci.github.comments import comment_marker
+from mlops_ci.github.errors import GitHubPermissionError
 from mlops_ci.github.history import parse_history
 from mlops_ci.report import Report
 

@@ -14,10 +14,9 @@ from github_fake import BOT_TOKEN, FORK_TOKEN, USER_TOKEN, FakeGitHub
 from github_fake.state import HEAD_SHA, OWNER, PR_NUMBER, REPO
 from mlops_ci import __version__
 from mlops_ci.errors import ConfigError, GitHubError
-from mlops_ci.github.client import (
-    ACTIONS_BOT_LOGIN,
+from mlops_ci.github.client import ACTIONS_BOT_LOGIN, GitHubClient
+from mlops_ci.github.errors import (
     GitHubAuthError,
-    GitHubClient,
     GitHubNotFoundError,
     GitHubPermissionError,
     GitHubRateLimitError,
@@ -25,11 +24,8 @@ from mlops_ci.github.client import (
     GitHubUnavailableError,
     GitHubUncertainWriteError,
     GitHubValidationError,
-    SecretFilter,
-    check_token,
-    mask_secret,
-    without_credentials,
 )
+from mlops_ci.github.tokens import SecretFilter, check_token, mask_secret, without_credentials
 
 REPO_PATH = f"/repos/{OWNER}/{REPO}"
 COMMENTS = f"{REPO_PATH}/issues/{PR_NUMBER}/comments"

@@ -18,12 +18,7 @@ from factories import make_failing_report, make_metric, make_report
 from github_fake import BOT_TOKEN, CREATE_COMMENT, USER_TOKEN, FakeGitHub
 from github_fake.state import OWNER, PR_NUMBER, REPO
 from mlops_ci.errors import InputError
-from mlops_ci.github.client import (
-    GitHubAuthError,
-    GitHubClient,
-    GitHubNotFoundError,
-    GitHubUncertainWriteError,
-)
+from mlops_ci.github.client import GitHubClient
 from mlops_ci.github.comments import (
     BODY_BUDGET,
     GITHUB_BODY_LIMIT,
@@ -33,6 +28,7 @@ from mlops_ci.github.comments import (
     publish_comment,
     text_length,
 )
+from mlops_ci.github.errors import GitHubAuthError, GitHubNotFoundError, GitHubUncertainWriteError
 from mlops_ci.github.history import (
     HISTORY_LIMIT,
     History,

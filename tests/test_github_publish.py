@@ -24,9 +24,9 @@ from github_fake.runner import actions_env, load_event, pull_request_payload
 from github_fake.state import PR_NUMBER
 from mlops_ci.config import CommentConfig
 from mlops_ci.errors import ConfigError
-from mlops_ci.github.client import GitHubNotFoundError
 from mlops_ci.github.comments import comment_marker
 from mlops_ci.github.context import read_context
+from mlops_ci.github.errors import GitHubNotFoundError
 from mlops_ci.github.publish import (
     FORKS_DOC_URL,
     RunFiles,

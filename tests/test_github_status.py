@@ -9,7 +9,8 @@ import pytest
 from factories import make_failing_report, make_report
 from github_fake import BOT_TOKEN, FORK_TOKEN, USER_TOKEN, FakeGitHub
 from github_fake.state import HEAD_SHA, OWNER, REPO
-from mlops_ci.github.client import GitHubClient, GitHubPermissionError
+from mlops_ci.github.client import GitHubClient
+from mlops_ci.github.errors import GitHubPermissionError
 from mlops_ci.github.status import (
     DESCRIPTION_LIMIT,
     VerdictResult,

@@ -174,7 +174,7 @@ def check_pull_request(
     Returns the pull request's base commit (40 hex digits) and base branch, as GitHub names
     them: the base the trusted workflow reads, never the artifact's.
     """
-    from mlops_ci.github.client import GitHubNotFoundError
+    from mlops_ci.github.errors import GitHubNotFoundError
 
     try:
         pull = client.get_json(f"/repos/{ctx.owner}/{ctx.repo}/pulls/{number}")

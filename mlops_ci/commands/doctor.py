@@ -23,8 +23,8 @@ def doctor(
 ) -> int:
     from mlops_ci.doctor import diagnose, exit_code, render_json, render_markdown, render_text
     from mlops_ci.github.actions import append_step_summary
-    from mlops_ci.github.client import mask_secret
     from mlops_ci.github.publish import resolve_token
+    from mlops_ci.github.tokens import mask_secret
 
     token = resolve_token(github_token, env)
     if token:

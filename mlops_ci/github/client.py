@@ -20,18 +20,36 @@ or when the caller passes ``idempotent=True`` (a commit status: posting it twice
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import re
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from mlops_ci import __version__
 from mlops_ci.errors import GitHubError
-from mlops_ci.security import mask_secrets
+from mlops_ci.github.errors import (
+    GitHubAuthError,
+    GitHubNotFoundError,
+    GitHubPermissionError,
+    GitHubRateLimitError,
+    GitHubRequestError,
+    GitHubUnavailableError,
+    GitHubUncertainWriteError,
+    GitHubValidationError,
+)
+from mlops_ci.github.responses import (
+    describe_failure,
+    documentation_url,
+    github_message,
+    ms_since,
+    never_sent,
+    rate_limit,
+    validation_details,
+)
+from mlops_ci.github.tokens import check_token, without_credentials
 
 if TYPE_CHECKING:
     import requests
@@ -46,7 +64,6 @@ ACTIONS_BOT_LOGIN = "github-actions[bot]"
 _RETRY_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
 _BACKOFF_BASE = 1.0  # seconds; the n-th retry waits up to base * 2**(n-1), jittered
 _BACKOFF_CAP = 30.0
-_SECONDARY_LIMIT_WAIT = 60.0  # GitHub: without Retry-After, wait at least one minute
 _SHORT_DOC_URL = 100
 
 # Which `permissions:` a workflow job needs, by endpoint; the first match wins.
@@ -59,130 +76,6 @@ _PERMISSION_HINTS = [
     (re.compile(r"/actions/"), "`permissions: actions: read`"),
     (re.compile(r"/pulls"), "`permissions: pull-requests: read`"),
 ]
-
-
-class GitHubRequestError(GitHubError):
-    """A request failed; ``status`` is None when no answer came back."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        method: str,
-        path: str,
-        status: int | None = None,
-        github_message: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.method = method
-        self.path = path
-        self.status = status
-        self.github_message = github_message
-
-
-class GitHubAuthError(GitHubRequestError):
-    """401: the token is missing, expired or invalid."""
-
-
-class GitHubPermissionError(GitHubRequestError):
-    """403, not a rate limit: the token may not do this (a fork's pull request, for one)."""
-
-
-class GitHubNotFoundError(GitHubRequestError):
-    """404: it does not exist, or the token cannot see it."""
-
-
-class GitHubValidationError(GitHubRequestError):
-    """422: GitHub understood the request and refused its content."""
-
-
-class GitHubRateLimitError(GitHubRequestError):
-    """A rate limit that lasts longer than the client may wait; ``reset_at`` is epoch seconds."""
-
-    def __init__(self, message: str, *, reset_at: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.reset_at = reset_at
-
-
-class GitHubUnavailableError(GitHubRequestError):
-    """GitHub did not answer, or answered 5xx, on every attempt."""
-
-
-class GitHubUncertainWriteError(GitHubUnavailableError):
-    """A request that is unsafe to repeat failed after it may have reached GitHub.
-
-    GitHub may or may not have applied it. Look before repeating it: list what the request would
-    have created and post again only if it is not there.
-    """
-
-    may_have_succeeded = True
-
-
-def check_token(token: str, *, source: str) -> str:
-    """*token* if it can be a token: printable ASCII, no space. ConfigError otherwise.
-
-    HTTP libraries reject such a header with a message that quotes it, so it is refused
-    first, in words that never show it. *source* names where it came from.
-    """
-    from mlops_ci.errors import ConfigError
-
-    for index, char in enumerate(token):
-        if "!" <= char <= "~":
-            continue
-        what = {"\n": "a line break", "\r": "a carriage return", " ": "a space",
-                "\t": "a tab"}.get(char)
-        if what is None:
-            what = "a control character" if char.isascii() else "a non-ASCII character"
-        where = "at its end" if index == len(token) - 1 else f"at character {index + 1}"
-        raise ConfigError(
-            f"The GitHub token from {source} holds {what} ({where}), which no token has; set "
-            "the secret again without it (a copied token often ends with a line break)."
-        )
-    return token
-
-
-def without_credentials(url: str) -> str:
-    """*url* with any ``user:password@`` taken out, for messages."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-class SecretFilter(logging.Filter):
-    """Replaces every secret it knows with ``***`` in the records that pass its handler."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
-        self.secrets = {s for s in secrets if s}
-
-    def mask(self, text: str) -> str:
-        return mask_secrets(text, self.secrets)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = self.mask(message)
-        if masked != message:
-            record.msg, record.args = masked, ()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self.mask(record.exc_text)
-        return True
-
-
-def mask_secret(
-    token: str | None, handlers: Iterable[logging.Handler] | None = None
-) -> SecretFilter:
-    """Mask ``token`` on ``handlers`` (default: the root logger's), and return the filter.
-
-    A handler filter sees every record that reaches the handler, whichever logger made it; call
-    this once logging is configured, and add the filter to handlers created later.
-    """
-    secret_filter = SecretFilter([token] if token else [])
-    for handler in logging.getLogger().handlers if handlers is None else handlers:
-        handler.addFilter(secret_filter)
-    return secret_filter
 
 
 class GitHubClient:
@@ -287,9 +180,9 @@ class GitHubClient:
                 )
             except requests.RequestException as exc:
                 log.debug("%s %s -> %s (%d ms)", method, shown, type(exc).__name__,
-                          _ms_since(started))
-                failure = _describe(exc, self.timeout)
-                if not retry_safe and not _never_sent(exc):
+                          ms_since(started))
+                failure = describe_failure(exc, self.timeout)
+                if not retry_safe and not never_sent(exc):
                     raise GitHubUncertainWriteError(
                         f"GitHub API {method} {shown} failed ({failure}) after the request may "
                         "have reached GitHub; it was not repeated, so that nothing is created "
@@ -300,24 +193,24 @@ class GitHubClient:
                 continue
 
             status = response.status_code
-            log.debug("%s %s -> %d (%d ms)", method, shown, status, _ms_since(started))
+            log.debug("%s %s -> %d (%d ms)", method, shown, status, ms_since(started))
             if status in ok:
                 return response
             if status == 404 and allow_404:
                 return None
 
-            limit = _rate_limit(response)
+            limit = rate_limit(response)
             if limit is not None:
                 waited += self._wait_for_limit(attempt, waited, method, shown, response, *limit)
                 continue
             if status >= 500:
-                failure = f"{status} {_github_message(response) or response.reason}".strip()
+                failure = f"{status} {github_message(response) or response.reason}".strip()
                 if not retry_safe:
                     raise GitHubUncertainWriteError(
                         f"GitHub API {method} {shown} returned {failure}; GitHub may have applied "
                         "the request anyway, so it was not repeated.",
                         method=method, path=shown, status=status,
-                        github_message=_github_message(response),
+                        github_message=github_message(response),
                     )
                 waited += self._back_off(attempt, waited, method, shown, failure, status)
                 continue
@@ -423,7 +316,7 @@ class GitHubClient:
         response: requests.Response, delay: float, reset_at: float | None,
     ) -> float:
         """Sleep until a rate limit lifts, or raise when that is beyond ``max_wait``."""
-        message = _github_message(response)
+        message = github_message(response)
         said = f"{response.status_code}{': ' + message if message else ''}"
         kwargs: dict[str, Any] = {"method": method, "path": shown, "status": response.status_code,
                                   "github_message": message or None, "reset_at": reset_at}
@@ -457,13 +350,13 @@ class GitHubClient:
 
     def _error(self, method: str, shown: str, response: requests.Response) -> GitHubRequestError:
         status = response.status_code
-        message = _github_message(response)
+        message = github_message(response)
         head = f"GitHub API {method} {shown} returned {status}"
         if message:
             head += f" ({message})"
         kwargs: dict[str, Any] = {"method": method, "path": shown, "status": status,
                                   "github_message": message or None}
-        doc = _documentation_url(response)
+        doc = documentation_url(response)
         see = f" See {doc}." if doc and len(doc) <= _SHORT_DOC_URL else ""
         if status == 401:
             why = "the token is missing or invalid" if self._has_token else "no token was given"
@@ -488,101 +381,8 @@ class GitHubClient:
                 **kwargs,
             )
         if status == 422:
-            details = _validation_details(response)
+            details = validation_details(response)
             return GitHubValidationError(
                 f"{head}{': ' + details if details else ''}." + see, **kwargs
             )
         return GitHubRequestError(f"{head}.{see}", **kwargs)
-
-
-def _ms_since(started: float) -> int:
-    return round((time.monotonic() - started) * 1000)
-
-
-def _body(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _github_message(response: requests.Response) -> str:
-    message = _body(response).get("message")
-    return " ".join(message.split()) if isinstance(message, str) else ""
-
-
-def _documentation_url(response: requests.Response) -> str:
-    url = _body(response).get("documentation_url")
-    return url if isinstance(url, str) else ""
-
-
-def _validation_details(response: requests.Response) -> str:
-    """GitHub's ``errors`` list of a 422, as one phrase."""
-    parts = []
-    for error in _body(response).get("errors") or []:
-        if isinstance(error, str):
-            parts.append(error)
-        elif isinstance(error, dict):
-            text = error.get("message") or " ".join(
-                str(error[key]) for key in ("resource", "field", "code") if error.get(key)
-            )
-            parts.append(str(text))
-    return "; ".join(" ".join(p.split()) for p in parts if p)
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds: an integer, or an HTTP date."""
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value.strip())
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
-
-
-def _rate_limit(response: requests.Response) -> tuple[float, float | None] | None:
-    """(seconds to wait, epoch when the limit resets) if the answer is a rate limit, else None."""
-    if response.status_code not in (403, 429):
-        return None
-    retry_after = _parse_retry_after(response.headers.get("Retry-After"))
-    if retry_after is not None:
-        return retry_after, time.time() + retry_after
-    if response.headers.get("x-ratelimit-remaining") == "0":
-        try:
-            reset = float(response.headers["x-ratelimit-reset"])
-        except (KeyError, ValueError):
-            return _SECONDARY_LIMIT_WAIT, None
-        # +1: the reset time is in whole seconds, and our clock is not GitHub's.
-        return max(reset - time.time(), 0.0) + 1, reset
-    if response.status_code == 429 or "secondary rate limit" in _github_message(response).lower():
-        return _SECONDARY_LIMIT_WAIT, None
-    return None
-
-
-def _never_sent(exc: Exception) -> bool:
-    """True when the connection was never established, so GitHub cannot have seen the request."""
-    import requests
-    from urllib3.exceptions import NewConnectionError
-
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        reason = getattr(exc.args[0] if exc.args else None, "reason", None)
-        return isinstance(reason, NewConnectionError)
-    return False
-
-
-def _describe(exc: Exception, timeout: float) -> str:
-    import requests
-
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return f"no connection within {timeout:g} s"
-    if isinstance(exc, requests.exceptions.Timeout):
-        return f"no answer within {timeout:g} s"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return "connection failed" if _never_sent(exc) else "connection lost"
-    return type(exc).__name__

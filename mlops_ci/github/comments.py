@@ -24,11 +24,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from mlops_ci.errors import InputError
-from mlops_ci.github.client import (
-    ACTIONS_BOT_LOGIN,
-    GitHubNotFoundError,
-    GitHubUncertainWriteError,
-)
+from mlops_ci.github.client import ACTIONS_BOT_LOGIN
+from mlops_ci.github.errors import GitHubNotFoundError, GitHubUncertainWriteError
 from mlops_ci.github.history import (
     MARKER_OPEN,
     encode_history,

@@ -173,7 +173,7 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
     requests would send ``user:password@`` as Basic auth instead of the token, and the URL
     shows in messages and in the comment's links.
     """
-    from mlops_ci.github.client import without_credentials
+    from mlops_ci.github.tokens import without_credentials
 
     url = (env.get(name) or default).rstrip("/")
     try:

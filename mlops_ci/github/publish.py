@@ -59,7 +59,7 @@ def resolve_token(token: str | None, env: Mapping[str, str]) -> str | None:
     A token that cannot be one (a line break, a space, a non-ASCII character) is refused
     here, before anything could print it or send it.
     """
-    from mlops_ci.github.client import check_token
+    from mlops_ci.github.tokens import check_token
 
     if token:
         return check_token(token, source="--github-token")
@@ -73,7 +73,7 @@ def protect_token(token: str | None, ctx: RunnerContext | None, stdout: TextIO) 
 
     Call it once, before anything untrusted runs: `mlops-ci run` does before the stages.
     """
-    from mlops_ci.github.client import mask_secret
+    from mlops_ci.github.tokens import mask_secret
 
     if not token:
         return
@@ -140,7 +140,7 @@ def is_configuration_error(exc: GitHubError) -> bool:
 
     A missing permission (403), a rate limit and an outage are not: the run warns and goes on.
     """
-    from mlops_ci.github.client import (
+    from mlops_ci.github.errors import (
         GitHubPermissionError,
         GitHubRateLimitError,
         GitHubUnavailableError,
@@ -153,7 +153,7 @@ def is_configuration_error(exc: GitHubError) -> bool:
 
 def comment_warning(exc: GitHubError, ctx: RunnerContext, number: int) -> str:
     """The one warning a run prints when its comment could not be written."""
-    from mlops_ci.github.client import GitHubPermissionError
+    from mlops_ci.github.errors import GitHubPermissionError
 
     if isinstance(exc, GitHubPermissionError):
         why = (

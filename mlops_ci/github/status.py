@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from mlops_ci.github.client import GitHubPermissionError
 from mlops_ci.github.comments import BODY_BUDGET, check_key, fit_markdown
+from mlops_ci.github.errors import GitHubPermissionError
 
 if TYPE_CHECKING:
     from mlops_ci.github.client import GitHubClient
