@@ -23,8 +23,8 @@ import pytest
 from conftest import Result, clean_env, git, new_dvc_repo, tree_state
 from mlops_ci.__main__ import print_traceback
 from mlops_ci.errors import CommandTimeoutError
-from mlops_ci.pipeline import ACTIONS_DEFAULT_TIMEOUT, repro_timeout
 from mlops_ci.proc import run, stage_env
+from mlops_ci.repro import ACTIONS_DEFAULT_TIMEOUT, repro_timeout
 
 BOUND = 120  # seconds: far beyond what any run here needs, short of a hung test session
 

@@ -25,8 +25,8 @@ from mlops_ci.commands.common import (
 from mlops_ci.config import parse_duration
 from mlops_ci.errors import InputError, MlopsError
 from mlops_ci.files import check_output_directory, write_texts_atomic
-from mlops_ci.pipeline import repro, repro_timeout
 from mlops_ci.report import Report
+from mlops_ci.repro import repro, repro_timeout
 from mlops_ci.repro_options import ReproOptions, check_targets, choose
 from mlops_ci.security import known_secrets, log_safe
 
