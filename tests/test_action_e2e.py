@@ -131,13 +131,38 @@ def action_stubs(folder: Path) -> list[str]:
     return arguments
 
 
-def pull_request_event(*, head_sha: str, base_sha: str) -> dict[str, Any]:
+def act_command(
+    act: str, *, event: Path, action_dir: Path, stubs: Path, api_url: str, kept: Path,
+    extra: tuple[str, ...] = (),
+) -> list[str]:
+    """act running .github/workflows/mlops.yml on the host for *event*, nothing fetched: the
+    action from *action_dir*, the actions it names as stubs, the job's API the local one."""
+    return [
+        act, "pull_request",
+        "--workflows", ".github/workflows/mlops.yml",
+        "--eventpath", str(event),
+        "--platform", "ubuntu-latest=-self-hosted",
+        "--local-repository", f"{ACTION_REF}={action_dir}",
+        *action_stubs(stubs),
+        "--env", f"GITHUB_API_URL={api_url}",
+        "--env", f"E2E_KEEP={kept}",
+        *extra,
+        "--secret", "GITHUB_TOKEN",
+        "--actor", "octocat",
+        "--no-cache-server",
+        "--json",
+    ]
+
+
+def pull_request_event(
+    *, head_sha: str, base_sha: str, head_ref: str = HEAD_BRANCH
+) -> dict[str, Any]:
     """GitHub's pull_request.opened payload, moved to the fake's repository and our commits."""
     event: dict[str, Any] = json.loads(EVENT_TEMPLATE.read_text())
     event["number"] = PR_NUMBER
     pull = event["pull_request"]
     pull["number"] = PR_NUMBER
-    pull["head"].update(sha=head_sha, ref=HEAD_BRANCH, label=f"{OWNER}:{HEAD_BRANCH}")
+    pull["head"].update(sha=head_sha, ref=head_ref, label=f"{OWNER}:{head_ref}")
     pull["base"].update(sha=base_sha, ref="main", label=f"{OWNER}:main")
     for repo in (pull["head"]["repo"], pull["base"]["repo"], event["repository"]):
         repo.update(name=REPO, full_name=f"{OWNER}/{REPO}")
@@ -226,20 +251,8 @@ def act_run(first_run: FirstRun, tmp_path_factory: pytest.TempPathFactory) -> It
         pull.head_ref, pull.head_sha, pull.base_sha = HEAD_BRANCH, head_sha, base_sha
         api.state.repo().commits |= {head_sha, base_sha}
 
-        command = [
-            act, "pull_request",
-            "--workflows", ".github/workflows/mlops.yml",
-            "--eventpath", str(event),
-            "--platform", "ubuntu-latest=-self-hosted",
-            "--local-repository", f"{ACTION_REF}={action_dir}",
-            *action_stubs(root / "stubs"),
-            "--env", f"GITHUB_API_URL={api.url}",
-            "--env", f"E2E_KEEP={kept}",
-            "--secret", "GITHUB_TOKEN",
-            "--actor", "octocat",
-            "--no-cache-server",
-            "--json",
-        ]
+        command = act_command(act, event=event, action_dir=action_dir, stubs=root / "stubs",
+                              api_url=api.url, kept=kept)
         code, stdout, stderr = run_bounded(command, cwd=project, env=act_environment(root / "home"))
         log = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
         yield ActRun(code, log, stdout, stderr, project, kept, api, head_sha, base_sha)

@@ -31,13 +31,12 @@ from pathlib import Path
 
 import pytest
 from test_action_e2e import (
-    ACTION_REF,
     MARKER,
     TESTS,
     ActRun,
+    act_command,
     act_environment,
     action_folder,
-    action_stubs,
     find_act,
     make_pull_request,
     pull_request_event,
@@ -123,7 +122,6 @@ def runs(first_run: FirstRun, tmp_path_factory: pytest.TempPathFactory) -> Itera
     git("commit", "--quiet", "-m", "Record the stages' Python", cwd=project)
     head_sha = git("rev-parse", "HEAD", cwd=project)
     action_dir = action_folder(root / "action", whole=True)
-    stubs = action_stubs(root / "stubs")
     runner = runner_python(root)
     home = root / "home"
     env = act_environment(home)
@@ -140,22 +138,11 @@ def runs(first_run: FirstRun, tmp_path_factory: pytest.TempPathFactory) -> Itera
             event = root / f"{name}.json"
             event.write_text(json.dumps(pull_request_event(head_sha=head, base_sha=base_sha)))
             kept = root / f"kept-{name}"
-            command = [
-                act, "pull_request",
-                "--workflows", ".github/workflows/mlops.yml",
-                "--eventpath", str(event),
-                "--platform", "ubuntu-latest=-self-hosted",
-                "--local-repository", f"{ACTION_REF}={action_dir}",
-                *stubs,
-                "--env", f"GITHUB_API_URL={api.url}",
-                "--env", f"E2E_KEEP={kept}",
-                "--env", f"E2E_FAIL_ON_GATE={fail_on_gate}",
-                "--env", f"E2E_REPRO={repro}",
-                "--secret", "GITHUB_TOKEN",
-                "--actor", "octocat",
-                "--no-cache-server",
-                "--json",
-            ]
+            command = act_command(
+                act, event=event, action_dir=action_dir, stubs=root / f"stubs-{name}",
+                api_url=api.url, kept=kept,
+                extra=("--env", f"E2E_FAIL_ON_GATE={fail_on_gate}", "--env", f"E2E_REPRO={repro}"),
+            )
             code, stdout, stderr = run_bounded(
                 command, cwd=project, env={**env, "GITHUB_TOKEN": token}
             )

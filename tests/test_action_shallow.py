@@ -12,31 +12,30 @@ test's own Python (`install: "false"`, the venv's bin first on PATH) and the loc
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_action_e2e import find_act
+from test_action_e2e import (
+    ACTION_REF,
+    act_command,
+    act_environment,
+    action_folder,
+    find_act,
+    pull_request_event,
+    run_bounded,
+)
 from test_shallow import Origin, head_clone
 
-from conftest import clean_env, git
-from github_fake import BOT_TOKEN, FakeGitHub
+from conftest import git
+from github_fake import FakeGitHub
 from github_fake.plugin import fail_on_rejections
 from github_fake.state import OWNER, PR_NUMBER, REPO
 
 pytestmark = pytest.mark.slow
 
-TESTS = Path(__file__).parent
-ACTION_YML = TESTS.parent / "action.yml"
-EVENT_TEMPLATE = TESTS / "fixtures" / "events" / "pull_request.opened.json"
-ACTION_REF = "mlops-ci/mlops-ci@v1"
-ACT_TIMEOUT = 600  # a bound on a hung run, not a timing assertion
 
 WORKFLOW = f"""\
 name: mlops
@@ -86,41 +85,6 @@ class ActRun:
         return "\n".join(self.messages()[-lines:]) + "\n" + self.stderr[-2000:]
 
 
-def event(origin: Origin) -> dict[str, Any]:
-    payload: dict[str, Any] = json.loads(EVENT_TEMPLATE.read_text())
-    payload["number"] = PR_NUMBER
-    pull = payload["pull_request"]
-    pull["number"] = PR_NUMBER
-    pull["head"].update(sha=origin.head, ref="change", label=f"{OWNER}:change")
-    pull["base"].update(sha=origin.main, ref="main", label=f"{OWNER}:main")
-    for repo in (pull["head"]["repo"], pull["base"]["repo"], payload["repository"]):
-        repo.update(name=REPO, full_name=f"{OWNER}/{REPO}")
-        repo["owner"]["login"] = OWNER
-    return payload
-
-
-def environment(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in clean_env().items() if not k.startswith("ACTIONS_")}
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    env |= {"HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
-            "XDG_CONFIG_HOME": str(home / ".config"), "ACT_DISABLE_VERSION_CHECK": "1",
-            "GITHUB_TOKEN": BOT_TOKEN}
-    return env
-
-
-def run_bounded(command: list[str], *, cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
-    with subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          start_new_session=True) as proc:
-        try:
-            stdout, stderr = proc.communicate(timeout=ACT_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            stdout, stderr = proc.communicate()
-            pytest.fail(f"act did not finish within {ACT_TIMEOUT} s:\n{stdout[-3000:]}")
-    return proc.returncode, stdout, stderr
-
-
 @pytest.fixture(scope="module")
 def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActRun]:
     act = find_act()
@@ -131,32 +95,21 @@ def act_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActRun]:
     workflows = clone / ".github" / "workflows"  # untracked: HEAD stays the one commit
     workflows.mkdir(parents=True)
     (workflows / "mlops.yml").write_text(WORKFLOW)
-    action_dir = root / "action"
-    action_dir.mkdir()
-    (action_dir / "action.yml").write_bytes(ACTION_YML.read_bytes())
+    action_dir = action_folder(root / "action", whole=False)
     event_file = root / "event.json"
-    event_file.write_text(json.dumps(event(origin)))
+    event_file.write_text(json.dumps(
+        pull_request_event(head_sha=origin.head, base_sha=origin.main, head_ref="change")
+    ))
     kept = root / "kept"
 
     with FakeGitHub() as api:
         pull = api.state.repo().issues[PR_NUMBER]
         pull.head_ref, pull.head_sha, pull.base_sha = "change", origin.head, origin.main
         api.state.repo().commits |= {origin.head, origin.main}
-        command = [
-            act, "pull_request",
-            "--workflows", ".github/workflows/mlops.yml",
-            "--eventpath", str(event_file),
-            "--platform", "ubuntu-latest=-self-hosted",
-            "--local-repository", f"{ACTION_REF}={action_dir}",
-            "--remote-name", "github",
-            "--env", f"GITHUB_API_URL={api.url}",
-            "--env", f"E2E_KEEP={kept}",
-            "--secret", "GITHUB_TOKEN",
-            "--actor", "octocat",
-            "--no-cache-server",
-            "--json",
-        ]
-        code, stdout, stderr = run_bounded(command, cwd=clone, env=environment(root / "home"))
+        command = act_command(act, event=event_file, action_dir=action_dir,
+                              stubs=root / "stubs", api_url=api.url, kept=kept,
+                              extra=("--remote-name", "github"))
+        code, stdout, stderr = run_bounded(command, cwd=clone, env=act_environment(root / "home"))
         log = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
         yield ActRun(code, log, stdout, stderr, kept, origin)
         fail_on_rejections(api)
