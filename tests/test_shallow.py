@@ -331,15 +331,21 @@ def side_merge_origin(root: Path) -> dict[str, str]:
     return shas
 
 
-def test_a_wrong_merge_base_behind_a_shallow_boundary_is_deepened_away(tmp_path: Path) -> None:
+def side_merge_clone(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A clone of side_merge_origin's history just shallow enough that git's own merge-base
+    of HEAD and origin/main is A, older than the real one, C."""
     shas = side_merge_origin(tmp_path / "origin")
     clone = tmp_path / "clone"
     git("clone", "-q", "--depth=4", "-b", "change", (tmp_path / "origin").as_uri(), str(clone),
         cwd=tmp_path)
     git("fetch", "-q", "--depth=5", "origin", "+refs/heads/main:refs/remotes/origin/main",
         cwd=clone)
-    # git's own answer in this clone: A, older than the real merge-base C
     assert git("merge-base", "HEAD", "origin/main", cwd=clone) == shas["A"]
+    return clone, shas
+
+
+def test_a_wrong_merge_base_behind_a_shallow_boundary_is_deepened_away(tmp_path: Path) -> None:
+    clone, shas = side_merge_clone(tmp_path)
     actions = {"GITHUB_ACTIONS": "true"}
     said: list[str] = []
     found = shallow.merge_base(clone, shas["D"], ref="origin/main", env=actions, say=said.append,
@@ -354,13 +360,7 @@ def test_a_wrong_merge_base_behind_a_shallow_boundary_is_deepened_away(tmp_path:
 
 
 def test_an_uncertain_merge_base_at_the_bound_is_an_error(tmp_path: Path) -> None:
-    shas = side_merge_origin(tmp_path / "origin")
-    clone = tmp_path / "clone"
-    git("clone", "-q", "--depth=4", "-b", "change", (tmp_path / "origin").as_uri(), str(clone),
-        cwd=tmp_path)
-    git("fetch", "-q", "--depth=5", "origin", "+refs/heads/main:refs/remotes/origin/main",
-        cwd=clone)
-    assert git("merge-base", "HEAD", "origin/main", cwd=clone) == shas["A"]
+    clone, shas = side_merge_clone(tmp_path)
     # outside Actions, git's answer stands and nothing is fetched
     assert shallow.merge_base(clone, shas["D"], ref="origin/main", env={}) == shas["A"]
     with pytest.raises(RepositoryError, match="the merge-base of HEAD and origin/main is not "
