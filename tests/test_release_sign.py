@@ -12,8 +12,10 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import model_signing.signing as ms_signing
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -107,11 +109,26 @@ def test_the_statement_covers_every_file_and_the_evidence(signed: Path) -> None:
     assert bundle["verificationMaterial"]["tlogEntries"] == []  # key mode: no transparency log
 
 
-def test_a_signature_from_a_secret_value_verifies(tmp_path: Path, keys: tuple[Path, Path]) -> None:
+def test_a_signature_from_a_secret_value_verifies_and_leaves_no_key_behind(
+    tmp_path: Path, keys: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    seen: list[tuple[str, int]] = []
+    real_sign = ms_signing.Config.sign
+
+    def sign(self: object, model_path: Path, signature_path: Path) -> None:
+        # while the library signs, the secret is a file only this user can read
+        seen.extend((p.name, p.stat().st_mode & 0o777) for p in temporary.rglob("*"))
+        real_sign(self, model_path, signature_path)
+
+    monkeypatch.setattr(ms_signing.Config, "sign", sign)
     bundle = make_bundle(tmp_path / "bundle")
     sign_bundle(bundle, private_key_pem=keys[0].read_text())
     verify_bundle(bundle, public_key=keys[1])
-    assert not list(tmp_path.glob("**/key.pem"))
+    assert ("key.pem", 0o600) in seen
+    assert list(temporary.iterdir()) == []
 
 
 def test_one_changed_byte_is_refused(signed: Path, keys: tuple[Path, Path]) -> None:
