@@ -85,6 +85,20 @@ def test_the_wheel_ships_every_template_the_source_has(installed: tuple[Path, Pa
     assert "mlops_ci/schema/report.schema.json" in names
 
 
+def test_the_wheel_ships_every_module_the_source_has(installed: tuple[Path, Path]) -> None:
+    # pyproject.toml lists the packages by name: a new subpackage left off the list would
+    # import from the checkout and be missing from every user's install.
+    wheel, _ = installed
+    names = set(zipfile.ZipFile(wheel).namelist())
+    modules = [
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "mlops_ci").rglob("*.py")
+        if "__pycache__" not in p.parts
+    ]
+    assert "mlops_ci/release/sign.py" in modules
+    assert [m for m in modules if m not in names] == []
+
+
 def test_init_and_run_work_from_the_installed_wheel(
     installed: tuple[Path, Path], tmp_path: Path
 ) -> None:
