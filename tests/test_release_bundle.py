@@ -18,6 +18,7 @@ from mlops_ci.errors import InputError
 from mlops_ci.release.bundle import (
     CHUNK_SIZE,
     SUMS_NAME,
+    collect_bundle,
     format_sums,
     parse_sums,
     sha256_file,
@@ -235,3 +236,29 @@ def test_writing_refuses_a_missing_or_special_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a regular file"):
         write_sums({"model.pkl": tmp_path}, tmp_path)
     assert not (tmp_path / SUMS_NAME).exists()
+
+
+def test_collect_copies_hashes_and_lists_every_file(tmp_path: Path) -> None:
+    source = tmp_path / "build"
+    source.mkdir()
+    for name, data in FILES.items():
+        (source / name.replace(" ", "_")).write_bytes(data)
+    files = {name: source / name.replace(" ", "_") for name in FILES}
+    bundle = tmp_path / "bundle"
+    digests = collect_bundle(files, bundle, texts={"evidence.json": '{"ok": true}\n'})
+    assert sorted(p.name for p in bundle.iterdir()) == sorted([*FILES, "evidence.json", SUMS_NAME])
+    assert (bundle / "model.pkl").read_bytes() == FILES["model.pkl"]
+    assert digests["evidence.json"] == hashlib.sha256(b'{"ok": true}\n').hexdigest()
+    assert verify_directory(bundle) == digests
+
+
+def test_collect_refuses_a_name_twice_a_bad_name_and_a_used_directory(tmp_path: Path) -> None:
+    (tmp_path / "m").write_bytes(b"m")
+    with pytest.raises(InputError, match="given twice"):
+        collect_bundle({"a": tmp_path / "m"}, tmp_path / "b1", texts={"a": "x"})
+    with pytest.raises(InputError, match="rename the file"):
+        collect_bundle({"../a": tmp_path / "m"}, tmp_path / "b2")
+    with pytest.raises(InputError, match="is not empty"):
+        collect_bundle({"a": tmp_path / "m"}, tmp_path)
+    with pytest.raises(InputError, match="cannot be read"):
+        collect_bundle({"a": tmp_path / "absent"}, tmp_path / "b3")

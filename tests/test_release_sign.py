@@ -22,12 +22,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from factories import make_report
 from mlops_ci.errors import InputError
-from mlops_ci.release.bundle import SUMS_NAME, write_sums
+from mlops_ci.release.bundle import SUMS_NAME, collect_bundle, write_sums
 from mlops_ci.release.sign import (
     EVIDENCE_NAME,
     EVIDENCE_SCHEMA,
     SIGNATURE_NAME,
     evidence_from_report,
+    evidence_text,
     read_evidence,
     sign_bundle,
     verify_bundle,
@@ -71,12 +72,14 @@ def keys(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def make_bundle(directory: Path) -> Path:
-    directory.mkdir(parents=True)
+    """A bundle built as a release builds it: files collected, evidence written, listed."""
+    build = directory.parent / f"{directory.name}-build"
+    build.mkdir(parents=True)
     for name, data in FILES.items():
-        (directory / name).write_bytes(data)
-    write_evidence(directory, evidence_from_report(make_report()))
-    names = [*FILES, EVIDENCE_NAME]
-    write_sums({name: directory / name for name in names}, directory)
+        (build / name).write_bytes(data)
+    evidence = evidence_text(evidence_from_report(make_report()))
+    files = {name: build / name for name in FILES}
+    collect_bundle(files, directory, texts={EVIDENCE_NAME: evidence})
     return directory
 
 

@@ -97,6 +97,54 @@ def write_sums(files: Mapping[str, Path], directory: Path) -> dict[str, str]:
     return digests
 
 
+def _copy_hashing(source: Path, target: Path) -> str:
+    """Copy *source* to the new file *target* in chunks; the hex SHA-256 of what was copied."""
+    digest = hashlib.sha256()
+    with open(source, "rb") as reader, open(target, "xb") as writer:
+        while chunk := reader.read(CHUNK_SIZE):
+            digest.update(chunk)
+            writer.write(chunk)
+    return digest.hexdigest()
+
+
+def collect_bundle(
+    files: Mapping[str, Path], directory: Path, *, texts: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Copy *files* (name → path) and write *texts* (name → UTF-8 text) into the new, empty
+    *directory*, then its ``SHA256SUMS`` over all of them; the digests by name.
+
+    Each file is read once: hashed while it is copied. A name given twice is refused.
+    """
+    texts = texts or {}
+    clash = sorted(set(files) & set(texts))
+    if clash:
+        raise InputError(f"The bundle file name {clash[0]!r} is given twice; rename one.")
+    for name in [*files, *texts]:
+        check_name(name)
+    directory.mkdir(parents=True, exist_ok=True)
+    if any(directory.iterdir()):
+        raise InputError(f"The bundle directory {directory} is not empty; start from an empty one.")
+    digests: dict[str, str] = {}
+    for name, path in files.items():
+        try:
+            info = path.stat()
+        except OSError as exc:
+            raise InputError(
+                f"The bundle file {name!r} ({path}) cannot be read ({exc.strerror}); "
+                "check that it was built."
+            ) from None
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"The bundle file {name!r} ({path}) is not a regular file.")
+        digests[name] = _copy_hashing(path, directory / name)
+    for name, text in texts.items():
+        data = text.encode("utf-8")
+        with open(directory / name, "xb") as writer:
+            writer.write(data)
+        digests[name] = hashlib.sha256(data).hexdigest()
+    (directory / SUMS_NAME).write_text(format_sums(digests), encoding="utf-8", newline="")
+    return digests
+
+
 def parse_sums(data: bytes, *, source: str = SUMS_NAME) -> dict[str, str]:
     """The digests (name → lowercase hex) that a ``SHA256SUMS`` text lists.
 

@@ -17,6 +17,15 @@ Key mode only: an EC private key (P-256, P-384 or P-521) in PEM, from a file or 
 secret's value; verification with the public key. No network is used. Sigstore's keyless
 mode is for a later change. ``model_signing`` is imported inside the functions: it is the
 ``release`` extra, and ``mlops-ci --help`` must not load it.
+
+A release builds its bundle in this order::
+
+    evidence = evidence_text(evidence_from_report(report))
+    collect_bundle(files, directory, texts={EVIDENCE_NAME: evidence})  # + SHA256SUMS
+    sign_bundle(directory, private_key_pem=secret)                     # + model.sig
+
+and a deployer's side calls ``verify_bundle(directory, public_key=...)`` before it loads any
+file, then ``read_evidence(directory)``.
 """
 
 from __future__ import annotations
@@ -105,11 +114,15 @@ def evidence_from_report(report: Report) -> dict[str, Any]:
     }
 
 
+def evidence_text(evidence: Mapping[str, Any]) -> str:
+    """``evidence.json``'s text: sorted keys, so the same evidence always hashes the same."""
+    return json.dumps(evidence, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def write_evidence(directory: Path, evidence: Mapping[str, Any]) -> Path:
-    """Write *evidence* as ``directory/evidence.json`` (sorted keys, so it hashes stably)."""
+    """Write *evidence* as ``directory/evidence.json``."""
     path = directory / EVIDENCE_NAME
-    text = json.dumps(evidence, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(evidence_text(evidence), encoding="utf-8")
     return path
 
 
