@@ -262,3 +262,21 @@ def test_collect_refuses_a_name_twice_a_bad_name_and_a_used_directory(tmp_path: 
         collect_bundle({"a": tmp_path / "m"}, tmp_path)
     with pytest.raises(InputError, match="cannot be read"):
         collect_bundle({"a": tmp_path / "absent"}, tmp_path / "b3")
+
+
+def test_hashing_without_following_refuses_a_symlink_and_a_fifo(tmp_path: Path) -> None:
+    (tmp_path / "real").write_bytes(b"x")
+    (tmp_path / "link").symlink_to("real")
+    assert sha256_file(tmp_path / "link") == hashlib.sha256(b"x").hexdigest()
+    with pytest.raises(InputError, match="is a symbolic link"):
+        sha256_file(tmp_path / "link", follow_symlinks=False)
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(InputError, match="not a regular file"):
+        sha256_file(tmp_path / "fifo", follow_symlinks=False)  # refused, never blocks
+
+
+def test_a_fifo_in_the_bundle_is_refused_unread(tmp_path: Path) -> None:
+    make_bundle(tmp_path)
+    (tmp_path / "dvc.lock").unlink()
+    os.mkfifo(tmp_path / "dvc.lock")
+    assert "'dvc.lock' is not a regular file" in refusal(tmp_path)

@@ -57,10 +57,27 @@ def check_name(name: str, *, what: str = "The bundle file name") -> None:
         raise InputError(f"{what} {name!r} is reserved for the checksums; rename the file.")
 
 
-def sha256_file(path: Path) -> str:
-    """The hex SHA-256 of the regular file *path*, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
+def sha256_file(path: Path, *, follow_symlinks: bool = True) -> str:
+    """The hex SHA-256 of the regular file *path*, read in chunks.
+
+    With ``follow_symlinks=False`` a symlink or a non-regular file swapped in after a check is
+    refused on the open descriptor itself (InputError).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if not follow_symlinks and path.is_symlink():
+            raise InputError(
+                f"{path} is a symbolic link; a bundle holds regular files only."
+            ) from None
+        raise InputError(f"{path} cannot be read ({exc.strerror}).") from None
+    with os.fdopen(fd, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError(f"{path} is not a regular file; a bundle holds regular files only.")
+        digest = hashlib.sha256()
         while chunk := stream.read(CHUNK_SIZE):
             digest.update(chunk)
     return digest.hexdigest()
@@ -235,7 +252,7 @@ def verify_directory(directory: Path, *, ignore: Iterable[str] = ()) -> dict[str
         if problem:
             problems.append(problem)
             continue
-        actual = sha256_file(directory / name)
+        actual = sha256_file(directory / name, follow_symlinks=False)
         if actual != expected[name]:
             problems.append(
                 f"{name!r} does not match {SUMS_NAME}: its sha256 is {actual}, "
