@@ -325,3 +325,20 @@ def test_we_verify_what_the_model_signing_cli_signs(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     verify_bundle(bundle, public_key=keys[1])
+
+
+def test_the_signature_alone_refuses_an_added_or_removed_file(
+    signed: Path, keys: tuple[Path, Path]
+) -> None:
+    # SHA256SUMS rewritten to match each time: only the signature stands in the way.
+    (signed / "extra.py").write_text("import os\n")
+    names = [*FILES, EVIDENCE_NAME, "extra.py"]
+    write_sums({name: signed / name for name in names}, signed)
+    message = refusal(signed, keys[1])
+    assert "does not verify" in message and "Extra files" in message and "extra.py" in message
+    (signed / "extra.py").unlink()
+    (signed / "dvc.lock").unlink()
+    names = [*[n for n in FILES if n != "dvc.lock"], EVIDENCE_NAME]
+    write_sums({name: signed / name for name in names}, signed)
+    message = refusal(signed, keys[1])
+    assert "does not verify" in message and "Missing files" in message and "dvc.lock" in message
