@@ -342,3 +342,13 @@ def test_the_signature_alone_refuses_an_added_or_removed_file(
     write_sums({name: signed / name for name in names}, signed)
     message = refusal(signed, keys[1])
     assert "does not verify" in message and "Missing files" in message and "dvc.lock" in message
+
+
+def test_without_the_release_extra_signing_says_how_to_install_it(
+    tmp_path: Path, keys: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = make_bundle(tmp_path / "bundle")
+    for name in ("model_signing", "model_signing.hashing", "model_signing.signing"):
+        monkeypatch.setitem(sys.modules, name, None)  # import raises ImportError
+    with pytest.raises(InputError, match=r"pip install 'mlops-ci\[release\]'"):
+        sign_bundle(bundle, private_key=keys[0])
