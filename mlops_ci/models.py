@@ -15,6 +15,7 @@ The format is read from the file's first bytes, and a file whose name says other
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from collections.abc import Iterable
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mlops_ci.errors import InputError
+from mlops_ci.security import read_regular_file
 
 Format = Literal["skops", "joblib", "pickle"]
 FORMATS: tuple[str, ...] = ("skops", "joblib", "pickle")
@@ -76,17 +78,20 @@ def _schema_types(node: object, found: set[str]) -> None:
             _schema_types(value, found)
 
 
-def skops_types(path: Path) -> list[str]:
+def skops_types(path: Path, data: bytes | None = None) -> list[str]:
     """The types a skops file needs, read without building anything from it.
 
     The union of the types its schema names and of those ``skops.io.get_untrusted_types``
-    reports (the types skops does not trust by default), sorted.
+    reports (the types skops does not trust by default), sorted. *data* is the file's
+    content when already read.
     """
     sio = _skops_io()
+    if data is None:
+        data = read_model_bytes(path)
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             schema = json.loads(archive.read("schema.json"))
-        untrusted = sio.get_untrusted_types(file=path)
+        untrusted = sio.get_untrusted_types(data=data)
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
         raise InputError(f"{path} is not a readable skops file ({exc}).") from exc
     found: set[str] = set(untrusted)
@@ -94,13 +99,20 @@ def skops_types(path: Path) -> list[str]:
     return sorted(found)
 
 
-def detect_format(path: Path) -> str:
-    """``"skops"`` or ``"pickle"``, from the file's first bytes; refuses a name that disagrees."""
+def read_model_bytes(path: Path) -> bytes:
+    """The bytes of the model file *path*: a regular file, read once (checked bytes = loaded)."""
     try:
-        with path.open("rb") as handle:
-            head = handle.read(8)
+        return read_regular_file(path, what="The model file")
     except OSError as exc:
         raise InputError(f"Cannot read the model file {path}: {exc.strerror or exc}.") from exc
+
+
+def detect_format(path: Path, data: bytes | None = None) -> str:
+    """``"skops"`` or ``"pickle"``, from the file's first bytes; refuses a name that disagrees.
+
+    *data* is the file's content when already read; else the file is read.
+    """
+    head = (read_model_bytes(path) if data is None else data)[:8]
     if head.startswith(_ZIP_MAGIC):
         found = "skops"
     elif head.startswith(_PICKLE_MAGIC):
@@ -129,18 +141,23 @@ def save_model(model: object, path: Path, *, format: Format = "skops") -> list[s
     if format not in FORMATS:
         raise InputError(f"Unknown model format {format!r}; use one of: {', '.join(FORMATS)}.")
     path = Path(path)
-    if format == "skops":
-        _skops_io().dump(model, path)
-        return skops_types(path)
-    if format == "joblib":
-        import joblib
+    try:
+        if format == "skops":
+            _skops_io().dump(model, path)
+            return skops_types(path)
+        if format == "joblib":
+            import joblib
 
-        joblib.dump(model, path)
-    else:
-        import pickle
+            joblib.dump(model, path)
+        else:
+            import pickle
 
-        with path.open("wb") as handle:
-            pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            with path.open("wb") as handle:
+                pickle.dump(model, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    except OSError as exc:
+        raise InputError(
+            f"Cannot write the model file {path}: {exc.strerror or exc}; choose a writable path."
+        ) from exc
     return []
 
 
@@ -173,7 +190,8 @@ def load_model(
         raise InputError(
             f"Unknown model format {format!r}; use auto or one of: {', '.join(FORMATS)}."
         )
-    found = detect_format(path)
+    data = read_model_bytes(path)
+    found = detect_format(path, data)
     wanted = "pickle" if format in PICKLE_FORMATS else format
     if format != "auto" and wanted != found:
         raise InputError(
@@ -186,32 +204,31 @@ def load_model(
                 f"{path} is a pickle, and loading a pickle runs code from the file; it was not "
                 "loaded. Save the model with skops, or pass allow_pickle=True if you trust it."
             )
-        return _load_pickle(path)
-    return _load_skops(path, trusted_types)
+        return _load_pickle(data)
+    return _load_skops(path, data, trusted_types)
 
 
-def _load_skops(path: Path, trusted_types: list[str]) -> Any:
+def _load_skops(path: Path, data: bytes, trusted_types: list[str]) -> Any:
     sio = _skops_io()
-    missing = set(skops_types(path)) - set(trusted_types)
+    missing = set(skops_types(path, data)) - set(trusted_types)
     if missing:
         raise _refuse_untrusted(path, missing)
     from skops.io.exceptions import UntrustedTypesFoundException
 
     try:
-        return sio.load(path, trusted=list(trusted_types))
+        return sio.loads(data, trusted=list(trusted_types))
     except UntrustedTypesFoundException as exc:  # skops's own audit, the second line
         raise _refuse_untrusted(path, [str(exc)]) from exc
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise InputError(f"{path} is not a readable skops file ({exc}).") from exc
 
 
-def _load_pickle(path: Path) -> Any:
-    """Unpickle *path* (joblib when installed: it reads plain and compressed pickles)."""
+def _load_pickle(data: bytes) -> Any:
+    """Unpickle *data* (with joblib when installed: it reads plain and compressed pickles)."""
     try:
         import joblib
     except ImportError:
         import pickle
 
-        with path.open("rb") as handle:
-            return pickle.load(handle)  # the caller passed allow_pickle=True
-    return joblib.load(path)
+        return pickle.loads(data)  # the caller passed allow_pickle=True
+    return joblib.load(io.BytesIO(data))

@@ -155,3 +155,20 @@ def test_a_zip_that_is_not_a_skops_file_is_refused(tmp_path: Path) -> None:
         archive.writestr("other.txt", "x")
     with pytest.raises(InputError, match="not a readable skops file"):
         load_model(path, trusted_types=[])
+
+
+def test_a_fifo_or_directory_is_refused_without_blocking(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "model.skops"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match=r"is a named pipe \(FIFO\)"):
+        load_model(fifo, trusted_types=[])
+    with pytest.raises(InputError, match="is a directory"):
+        load_model(tmp_path, trusted_types=[])
+
+
+def test_saving_where_it_cannot_write_is_an_input_error(tmp_path: Path, pipeline: object) -> None:
+    for fmt in ("skops", "joblib", "pickle"):
+        with pytest.raises(InputError, match="Cannot write the model file"):
+            save_model(pipeline, tmp_path / "no-such-dir" / "model", format=fmt)  # type: ignore[arg-type]
