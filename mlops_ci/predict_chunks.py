@@ -10,11 +10,13 @@ imported here, not at start-up; they are not core dependencies of mlops-ci.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from mlops_ci.errors import InputError
+from mlops_ci.security import special_file_problem
 
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -82,11 +84,19 @@ def predict_in_chunks(
         raise InputError(f"chunk_rows must be at least 1, not {chunk_rows}.")
     pandas = _pandas()
     input_path, output_path = Path(input_path), Path(output_path)
-    partial = output_path.with_name(output_path.name + ".partial")
+    for what, path in (("input", input_path), ("output", output_path)):
+        problem = special_file_problem(path)
+        if problem:
+            raise InputError(f"The {what} {path} {problem}; give a regular file.")
+    # Beside the output, on its filesystem; O_EXCL and O_NOFOLLOW, as files.py writes.
+    partial = output_path.with_name(f".{output_path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     rows = 0
     try:
-        with partial.open("w", newline="", encoding="utf-8") as out:
+        with open(os.open(partial, flags, 0o666), "w", newline="", encoding="utf-8") as out:
             for chunk in _chunks(input_path, chunk_rows):
+                if len(chunk) == 0:  # a header-only CSV reads as one empty chunk
+                    continue
                 predictions = model.predict(chunk)
                 pandas.DataFrame({column: predictions}).to_csv(out, header=rows == 0, index=False)
                 rows += len(chunk)
@@ -95,6 +105,11 @@ def predict_in_chunks(
             if rows == 0:
                 pandas.DataFrame({column: []}).to_csv(out, index=False)
         os.replace(partial, output_path)
+    except OSError as exc:
+        raise InputError(
+            f"Cannot write the predictions to {output_path}: {exc.strerror or exc}; "
+            "choose a writable path."
+        ) from exc
     finally:
         partial.unlink(missing_ok=True)
     return rows

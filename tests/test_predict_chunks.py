@@ -52,7 +52,7 @@ def _check(model: object, table: pd.DataFrame, source: Path, out: Path) -> None:
     written = pd.read_csv(out)
     assert list(written.columns) == ["prediction"]
     assert np.array_equal(written["prediction"].to_numpy(), model.predict(table))  # type: ignore[attr-defined]
-    assert not out.with_name(out.name + ".partial").exists()
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted([source.name, out.name])
 
 
 def test_csv_in_chunks_equals_one_shot(tmp_path: Path, table: pd.DataFrame, model: object) -> None:
@@ -117,3 +117,26 @@ def test_without_pandas_the_error_names_the_extra(tmp_path: Path) -> None:
     )
     assert "pip install 'mlops-ci[example]'" in done.stdout
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_special_or_unwritable_paths_are_refused(tmp_path: Path, model: object) -> None:
+    import os
+
+    fifo = tmp_path / "in.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match=r"The input .*in\.csv is a named pipe"):
+        predict_in_chunks(model, fifo, tmp_path / "p.csv")
+    good = tmp_path / "good.csv"
+    pd.DataFrame({"a": [1.0], "b": [2.0], "c": [3.0], "d": [4.0]}).to_csv(good, index=False)
+    with pytest.raises(InputError, match=r"The output .* is a directory"):
+        predict_in_chunks(model, good, tmp_path)
+    with pytest.raises(InputError, match="Cannot write the predictions to"):
+        predict_in_chunks(model, good, tmp_path / "no-such-dir" / "p.csv")
+
+
+def test_an_empty_csv_gives_a_header_only(tmp_path: Path, model: object) -> None:
+    source = tmp_path / "empty.csv"
+    source.write_text("a,b,c,d\n", encoding="utf-8")
+    out = tmp_path / "preds.csv"
+    assert predict_in_chunks(model, source, out) == 0
+    assert out.read_text(encoding="utf-8") == "prediction\n"
