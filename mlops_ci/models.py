@@ -190,6 +190,13 @@ def load_model(
         raise InputError(
             f"Unknown model format {format!r}; use auto or one of: {', '.join(FORMATS)}."
         )
+    if isinstance(trusted_types, (str, bytes)) or not all(
+        isinstance(name, str) for name in trusted_types
+    ):
+        raise InputError(
+            f"trusted_types for {path} must be a list of type names (as save_model returned), "
+            f"not {type(trusted_types).__name__}."
+        )
     data = read_model_bytes(path)
     found = detect_format(path, data)
     wanted = "pickle" if format in PICKLE_FORMATS else format

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from mlops_ci.errors import InputError
@@ -172,3 +172,12 @@ def test_saving_where_it_cannot_write_is_an_input_error(tmp_path: Path, pipeline
     for fmt in ("skops", "joblib", "pickle"):
         with pytest.raises(InputError, match="Cannot write the model file"):
             save_model(pipeline, tmp_path / "no-such-dir" / "model", format=fmt)  # type: ignore[arg-type]
+
+
+def test_trusted_types_must_be_a_list_of_names(tmp_path: Path, pipeline: object) -> None:
+    path = tmp_path / "model.skops"
+    trusted = save_model(pipeline, path)
+    with pytest.raises(InputError, match="must be a list of type names"):
+        load_model(path, trusted_types=" ".join(trusted))  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="must be a list of type names"):
+        load_model(path, trusted_types=[Pipeline])  # type: ignore[list-item]
