@@ -181,3 +181,24 @@ def test_trusted_types_must_be_a_list_of_names(tmp_path: Path, pipeline: object)
         load_model(path, trusted_types=" ".join(trusted))  # type: ignore[arg-type]
     with pytest.raises(InputError, match="must be a list of type names"):
         load_model(path, trusted_types=[Pipeline])  # type: ignore[list-item]
+
+
+def test_without_skops_the_error_names_the_extra(tmp_path: Path) -> None:
+    """skops blocked from importing, in a child interpreter: the message names the extra."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['skops'] = None; sys.modules['skops.io'] = None\n"
+        "from pathlib import Path\n"
+        "from mlops_ci.errors import InputError\n"
+        "from mlops_ci.models import save_model\n"
+        "try:\n"
+        "    save_model([1, 2], Path('model.skops'))\n"
+        "except InputError as e:\n"
+        "    print(e)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert "pip install 'mlops-ci[release]'" in done.stdout
