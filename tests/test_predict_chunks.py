@@ -140,3 +140,28 @@ def test_an_empty_csv_gives_a_header_only(tmp_path: Path, model: object) -> None
     out = tmp_path / "preds.csv"
     assert predict_in_chunks(model, source, out) == 0
     assert out.read_text(encoding="utf-8") == "prediction\n"
+
+
+def test_without_pyarrow_parquet_is_refused_and_csv_still_works(tmp_path: Path) -> None:
+    """pyarrow blocked from importing, in a child interpreter."""
+    pd.DataFrame({"a": [1.0, 2.0]}).to_csv(tmp_path / "in.csv", index=False)
+    (tmp_path / "in.parquet").write_bytes(b"PAR1")
+    code = (
+        "import sys; sys.modules['pyarrow'] = None; sys.modules['pyarrow.parquet'] = None\n"
+        "from mlops_ci.errors import InputError\n"
+        "from mlops_ci.predict_chunks import predict_in_chunks\n"
+        "class Model:\n"
+        "    def predict(self, frame): return frame['a'] * 2\n"
+        "print(predict_in_chunks(Model(), 'in.csv', 'out.csv'))\n"
+        "try:\n"
+        "    predict_in_chunks(Model(), 'in.parquet', 'out2.csv')\n"
+        "except InputError as e:\n"
+        "    print(e)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[0] == "2"
+    assert "needs pyarrow, which is not installed" in done.stdout
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "prediction\n2.0\n4.0\n"
+    assert not (tmp_path / "out2.csv").exists()
