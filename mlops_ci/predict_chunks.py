@@ -1,0 +1,115 @@
+"""Score a table in chunks, writing predictions as they come (for `mlops-ci predict`).
+
+The input is read a chunk at a time (CSV with pandas' ``read_csv(chunksize=...)``, parquet
+with pyarrow's ``ParquetFile.iter_batches``), so memory stays at one chunk whatever the file's
+size. Predictions go to a CSV beside the output, renamed into place once every row is scored:
+an interrupted run leaves no half-written output. pandas (and pyarrow, for parquet) are
+imported here, not at start-up; they are not core dependencies of mlops-ci.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from mlops_ci.errors import InputError
+from mlops_ci.security import special_file_problem
+
+CSV_SUFFIXES = (".csv",)
+PARQUET_SUFFIXES = (".parquet", ".pq")
+PANDAS_EXTRA = "mlops-ci[example]"
+DEFAULT_CHUNK_ROWS = 10_000
+
+
+def _pandas() -> Any:
+    try:
+        import pandas
+    except ImportError as exc:
+        raise InputError(
+            "Scoring a table needs pandas, which is not installed. "
+            f"Install it with: pip install '{PANDAS_EXTRA}'."
+        ) from exc
+    return pandas
+
+
+def _chunks(input_path: Path, chunk_rows: int) -> Iterator[Any]:
+    """The input's rows as DataFrames of at most *chunk_rows* rows."""
+    pandas = _pandas()
+    suffix = input_path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        try:
+            yield from pandas.read_csv(input_path, chunksize=chunk_rows)
+        except (OSError, ValueError, pandas.errors.ParserError) as exc:
+            raise InputError(f"Cannot read {input_path} as CSV: {exc}") from exc
+        return
+    if suffix in PARQUET_SUFFIXES:
+        try:
+            import pyarrow.parquet as pq
+        except ImportError as exc:
+            raise InputError(
+                f"Reading {input_path} (parquet) needs pyarrow, which is not installed. "
+                "Install it with: pip install pyarrow, or give a CSV file."
+            ) from exc
+        try:
+            parquet = pq.ParquetFile(input_path)
+            for batch in parquet.iter_batches(batch_size=chunk_rows):
+                yield batch.to_pandas()
+        except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+            raise InputError(f"Cannot read {input_path} as parquet: {exc}") from exc
+        return
+    raise InputError(
+        f"{input_path}: unknown input format {suffix or '(no suffix)'!r}; give a .csv or "
+        ".parquet file."
+    )
+
+
+def predict_in_chunks(
+    model: Any,
+    input_path: Path,
+    output_path: Path,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    column: str = "prediction",
+    on_chunk: Callable[[int], None] | None = None,
+) -> int:
+    """Write ``model.predict`` of every row of *input_path* to the CSV *output_path*.
+
+    One column (*column*), one line per input row, in the input's order. *on_chunk* is
+    called with each chunk's row count (for a progress bar). Returns the number of rows.
+    """
+    if chunk_rows < 1:
+        raise InputError(f"chunk_rows must be at least 1, not {chunk_rows}.")
+    pandas = _pandas()
+    input_path, output_path = Path(input_path), Path(output_path)
+    for what, path in (("input", input_path), ("output", output_path)):
+        problem = special_file_problem(path)
+        if problem:
+            raise InputError(f"The {what} {path} {problem}; give a regular file.")
+    # Beside the output, on its filesystem; O_EXCL and O_NOFOLLOW, as files.py writes.
+    partial = output_path.with_name(f".{output_path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    rows = 0
+    try:
+        with open(os.open(partial, flags, 0o666), "w", newline="", encoding="utf-8") as out:
+            for chunk in _chunks(input_path, chunk_rows):
+                if len(chunk) == 0:  # a header-only CSV reads as one empty chunk
+                    continue
+                predictions = model.predict(chunk)
+                pandas.DataFrame({column: predictions}).to_csv(out, header=rows == 0, index=False)
+                rows += len(chunk)
+                if on_chunk is not None:
+                    on_chunk(len(chunk))
+            if rows == 0:
+                pandas.DataFrame({column: []}).to_csv(out, index=False)
+        os.replace(partial, output_path)
+    except OSError as exc:
+        raise InputError(
+            f"Cannot write the predictions to {output_path}: {exc.strerror or exc}; "
+            "choose a writable path."
+        ) from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    return rows
