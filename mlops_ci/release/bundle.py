@@ -100,18 +100,23 @@ def write_sums(files: Mapping[str, Path], directory: Path) -> dict[str, str]:
     digests: dict[str, str] = {}
     for name, path in files.items():
         check_name(name)
-        try:
-            info = path.stat()
-        except OSError as exc:
-            raise InputError(
-                f"The bundle file {name!r} ({path}) cannot be read ({exc.strerror}); "
-                "check that it was built."
-            ) from None
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError(f"The bundle file {name!r} ({path}) is not a regular file.")
+        _check_source(name, path)
         digests[name] = sha256_file(path)
     (directory / SUMS_NAME).write_text(format_sums(digests), encoding="utf-8", newline="")
     return digests
+
+
+def _check_source(name: str, path: Path) -> None:
+    """*path*, the source of bundle file *name*, is a regular file (a symlink to one counts)."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise InputError(
+            f"The bundle file {name!r} ({path}) cannot be read ({exc.strerror}); "
+            "check that it was built."
+        ) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"The bundle file {name!r} ({path}) is not a regular file.")
 
 
 def _copy_hashing(source: Path, target: Path) -> str:
@@ -143,15 +148,7 @@ def collect_bundle(
         raise InputError(f"The bundle directory {directory} is not empty; start from an empty one.")
     digests: dict[str, str] = {}
     for name, path in files.items():
-        try:
-            info = path.stat()
-        except OSError as exc:
-            raise InputError(
-                f"The bundle file {name!r} ({path}) cannot be read ({exc.strerror}); "
-                "check that it was built."
-            ) from None
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError(f"The bundle file {name!r} ({path}) is not a regular file.")
+        _check_source(name, path)
         digests[name] = _copy_hashing(path, directory / name)
     for name, text in texts.items():
         data = text.encode("utf-8")
