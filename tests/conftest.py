@@ -99,6 +99,17 @@ def _remember_tmp_path_factory(tmp_path_factory: pytest.TempPathFactory) -> None
     _tmp_path_factory = tmp_path_factory
 
 
+def run_without(modules: list[str], code: str, *, cwd: Path) -> str:
+    """What *code* prints in a child Python where *modules* cannot be imported (an optional
+    extra not installed); the child must exit 0."""
+    blocked = "".join(f"sys.modules[{name!r}] = None\n" for name in modules)
+    done = subprocess.run(
+        [sys.executable, "-c", f"import sys\n{blocked}{code}"], cwd=cwd, capture_output=True,
+        text=True, check=True,
+    )
+    return done.stdout
+
+
 def new_dvc_repo(root: Path) -> Path:
     """A new directory *root* holding a git repository on `main` with DVC initialised.
 

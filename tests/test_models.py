@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from conftest import run_without
 from mlops_ci.errors import InputError
 from mlops_ci.models import detect_format, load_model, save_model
 
@@ -185,11 +186,7 @@ def test_trusted_types_must_be_a_list_of_names(tmp_path: Path, pipeline: object)
 
 def test_without_skops_the_error_names_the_extra(tmp_path: Path) -> None:
     """skops blocked from importing, in a child interpreter: the message names the extra."""
-    import subprocess
-    import sys
-
     code = (
-        "import sys; sys.modules['skops'] = None; sys.modules['skops.io'] = None\n"
         "from pathlib import Path\n"
         "from mlops_ci.errors import InputError\n"
         "from mlops_ci.models import save_model\n"
@@ -198,7 +195,5 @@ def test_without_skops_the_error_names_the_extra(tmp_path: Path) -> None:
         "except InputError as e:\n"
         "    print(e)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
-    )
-    assert "pip install 'mlops-ci[release]'" in done.stdout
+    out = run_without(["skops", "skops.io"], code, cwd=tmp_path)
+    assert "pip install 'mlops-ci[release]'" in out

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from conftest import run_without
 from mlops_ci.errors import InputError
 from mlops_ci.predict_chunks import predict_in_chunks
 
@@ -104,7 +103,6 @@ def test_bad_inputs_are_refused(tmp_path: Path, model: object) -> None:
 def test_without_pandas_the_error_names_the_extra(tmp_path: Path) -> None:
     """pandas blocked from importing, in a child interpreter: the message names the extra."""
     code = (
-        "import sys; sys.modules['pandas'] = None\n"
         "from mlops_ci.errors import InputError\n"
         "from mlops_ci.predict_chunks import predict_in_chunks\n"
         "try:\n"
@@ -112,10 +110,8 @@ def test_without_pandas_the_error_names_the_extra(tmp_path: Path) -> None:
         "except InputError as e:\n"
         "    print(e)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
-    )
-    assert "pip install 'mlops-ci[example]'" in done.stdout
+    out = run_without(["pandas"], code, cwd=tmp_path)
+    assert "pip install 'mlops-ci[example]'" in out
     assert not (tmp_path / "out.csv").exists()
 
 
@@ -147,7 +143,6 @@ def test_without_pyarrow_parquet_is_refused_and_csv_still_works(tmp_path: Path) 
     pd.DataFrame({"a": [1.0, 2.0]}).to_csv(tmp_path / "in.csv", index=False)
     (tmp_path / "in.parquet").write_bytes(b"PAR1")
     code = (
-        "import sys; sys.modules['pyarrow'] = None; sys.modules['pyarrow.parquet'] = None\n"
         "from mlops_ci.errors import InputError\n"
         "from mlops_ci.predict_chunks import predict_in_chunks\n"
         "class Model:\n"
@@ -158,10 +153,8 @@ def test_without_pyarrow_parquet_is_refused_and_csv_still_works(tmp_path: Path) 
         "except InputError as e:\n"
         "    print(e)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.splitlines()[0] == "2"
-    assert "needs pyarrow, which is not installed" in done.stdout
+    out = run_without(["pyarrow", "pyarrow.parquet"], code, cwd=tmp_path)
+    assert out.splitlines()[0] == "2"
+    assert "needs pyarrow, which is not installed" in out
     assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "prediction\n2.0\n4.0\n"
     assert not (tmp_path / "out2.csv").exists()
