@@ -15,6 +15,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
+from .git_data import GitData
+
 # Tokens the fake accepts. The prefixes are GitHub's: ghp_ a personal token, ghs_ an
 # installation token such as the GITHUB_TOKEN of a workflow.
 USER_TOKEN = "ghp_fakeUserToken0000000000000000000000"
@@ -105,6 +107,7 @@ class Repo:
     default_branch: str = "main"
     issues: dict[int, Issue] = field(default_factory=dict)
     commits: set[str] = field(default_factory=set)
+    git: GitData = field(default_factory=lambda: GitData())  # tags and commits (git_data)
     statuses: list[dict[str, Any]] = field(default_factory=list)
     check_runs: list[dict[str, Any]] = field(default_factory=list)
     runs: dict[int, WorkflowRun] = field(default_factory=dict)
