@@ -12,8 +12,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from .deployments import Deployment
+    from .releases import Release
 
 # Tokens the fake accepts. The prefixes are GitHub's: ghp_ a personal token, ghs_ an
 # installation token such as the GITHUB_TOKEN of a workflow.
@@ -108,6 +112,13 @@ class Repo:
     statuses: list[dict[str, Any]] = field(default_factory=list)
     check_runs: list[dict[str, Any]] = field(default_factory=list)
     runs: dict[int, WorkflowRun] = field(default_factory=dict)
+    # Releases (github_fake.releases): by id; with immutable releases on, publishing freezes a
+    # release's assets and deleting it burns its tag for good.
+    releases: dict[int, Release] = field(default_factory=dict)
+    immutable: bool = False
+    burnt_tags: set[str] = field(default_factory=set)
+    latest_release_id: int | None = None
+    deployments: list[Deployment] = field(default_factory=list)
 
     @property
     def full_name(self) -> str:
