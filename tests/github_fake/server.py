@@ -47,11 +47,15 @@ from .state import (
 )
 
 FaultKind = Literal[
-    500, 502, 429, "reset", "secondary_rate_limit", "primary_rate_limit", "slow", "apply_then_fail"
+    500, 502, 429, "reset", "secondary_rate_limit", "primary_rate_limit", "slow", "apply_then_fail",
+    "reset_mid_body", "starter_502",
 ]
 FAULTS: tuple[FaultKind, ...] = (
-    500, 502, 429, "reset", "secondary_rate_limit", "primary_rate_limit", "slow", "apply_then_fail"
+    500, 502, 429, "reset", "secondary_rate_limit", "primary_rate_limit", "slow", "apply_then_fail",
+    "reset_mid_body", "starter_502",
 )
+# Faults of an asset upload only (github_fake.transfer says what each leaves behind).
+UPLOAD_FAULTS = ("reset_mid_body", "starter_502")
 CREATE_COMMENT = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"
 SUPPORTED_API_VERSIONS = {"2022-11-28"}
 MAX_BODY = 65536  # GitHub's limit on a comment body, in characters
@@ -123,6 +127,10 @@ class FakeGitHub:
         self._faults: list[Fault] = []
         self._lock = threading.RLock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        from .transfer import ReleaseTransfer
+
+        # Release uploads and asset storage, each on an origin of its own.
+        self.transfer = ReleaseTransfer(self, _Handler)
         self._server.daemon_threads = True
         # A short poll interval: stop() waits for the loop to notice, once per test.
         self._thread = threading.Thread(
@@ -147,12 +155,14 @@ class FakeGitHub:
 
     def start(self) -> FakeGitHub:
         self._thread.start()
+        self.transfer.start()
         return self
 
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+        self.transfer.stop()
 
     def __enter__(self) -> FakeGitHub:
         return self.start()
@@ -180,6 +190,8 @@ class FakeGitHub:
             raise ValueError(f"unknown fault {fault!r}; choose one of {FAULTS}")
         if on != "*":
             self.description.operation(on)  # KeyError for a misspelt operation
+        if fault in UPLOAD_FAULTS and on != UPLOAD:
+            raise ValueError(f"{fault!r} is a fault of {UPLOAD} only")
         with self._lock:
             self._faults.append(Fault(fault, on, times, retry_after, reset_in, seconds))
 
@@ -196,6 +208,30 @@ class FakeGitHub:
             for request in taken:
                 request.acknowledged = True
             return taken
+
+    def add_release(
+        self,
+        *,
+        tag: str,
+        files: dict[str, bytes] | None = None,
+        draft: bool = False,
+        prerelease: bool = False,
+        name: str | None = None,
+        body: str | None = "",
+        target_commitish: str | None = None,
+        repo: Repo | None = None,
+    ) -> int:
+        """Seed a release with uploaded assets (digests included); returns its id.
+
+        Published unless ``draft``; in a repository with ``immutable`` set, published means
+        frozen. ``repo`` defaults to the fake's ``octo-org/ml-model``.
+        """
+        from .releases import add_release
+
+        with self._lock:
+            return add_release(self, repo or self.state.repo(), tag=tag, files=files or {},
+                               draft=draft, prerelease=prerelease, name=name, body=body,
+                               target_commitish=target_commitish)
 
     def calls(self, operation: str) -> list[RecordedRequest]:
         """The recorded requests matched to ``"METHOD /template"``."""
@@ -214,6 +250,8 @@ class FakeGitHub:
 
     def handle(self, handler: _Handler) -> Answer | None:
         """Answer one request; None means: close the connection without answering."""
+        if self.transfer.is_upload(handler):
+            return self.transfer.handle_upload(handler, on_api_host=True)
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length else b""
         parts = urlsplit(handler.path)
@@ -266,6 +304,7 @@ class FakeGitHub:
             problem = None
             if answer.status < 300 or str(answer.status) in operation.spec.get("responses", {}):
                 problem = self.description.check_response(operation, answer.status, answer.body)
+                problem = tolerated(problem)
             if problem:
                 self.response_errors.append(problem)
         if fault is not None and fault.kind == "apply_then_fail":
@@ -487,6 +526,14 @@ _ROUTES: dict[str, _Route] = {
     "GET /repos/{owner}/{repo}/actions/runs/{run_id}": FakeGitHub._get_run,
     **git_data.ROUTES,
 }
+
+
+from .deployments import ROUTES as _DEPLOYMENT_ROUTES  # noqa: E402 (they use the names above)
+from .releases import ROUTES as _RELEASE_ROUTES  # noqa: E402
+from .releases import UPLOAD, tolerated  # noqa: E402
+
+_ROUTES.update(_RELEASE_ROUTES)
+_ROUTES.update(_DEPLOYMENT_ROUTES)
 
 
 def _require_write(principal: Principal | None) -> None:

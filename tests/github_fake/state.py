@@ -12,10 +12,14 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .git_data import GitData
+
+if TYPE_CHECKING:
+    from .deployments import Deployment
+    from .releases import Release
 
 # Tokens the fake accepts. The prefixes are GitHub's: ghp_ a personal token, ghs_ an
 # installation token such as the GITHUB_TOKEN of a workflow.
@@ -107,10 +111,17 @@ class Repo:
     default_branch: str = "main"
     issues: dict[int, Issue] = field(default_factory=dict)
     commits: set[str] = field(default_factory=set)
-    git: GitData = field(default_factory=lambda: GitData())  # tags and commits (git_data)
+    git: GitData = field(default_factory=GitData)  # tags and commits (github_fake.git_data)
     statuses: list[dict[str, Any]] = field(default_factory=list)
     check_runs: list[dict[str, Any]] = field(default_factory=list)
     runs: dict[int, WorkflowRun] = field(default_factory=dict)
+    # Releases (github_fake.releases): by id; with immutable releases on, publishing freezes a
+    # release's assets and deleting it burns its tag for good.
+    releases: dict[int, Release] = field(default_factory=dict)
+    immutable: bool = False
+    burnt_tags: set[str] = field(default_factory=set)
+    latest_release_id: int | None = None
+    deployments: list[Deployment] = field(default_factory=list)
 
     @property
     def full_name(self) -> str:
