@@ -365,3 +365,7 @@ def doctor(
             stderr=sys.stderr,
         )
     )
+
+
+# The commands of other areas register themselves on `app` (one import line each).
+from mlops_ci import cli_deploy  # noqa: E402, F401
