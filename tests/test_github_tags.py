@@ -104,3 +104,16 @@ def test_a_tag_object_without_a_date_is_an_error_not_a_crash(
     next(iter(data.tags.values())).date = "yesterday"
     with GitHubClient(github_api.url, None) as client, pytest.raises(GitHubError, match="ISO"):
         read_remote_registry(client, REPO)
+
+
+def test_a_signed_tags_signature_stays_out_of_the_message_as_locally(
+    github_api: FakeGitHub, repo: TagRepo, tmp_path: Path
+):
+    key = tmp_path / "signing"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    repo.run("-c", "gpg.format=ssh", "-c", f"user.signingkey={key}",
+             "tag", "-s", "churn@v2.0.0", "-m", "Gates passed")
+    data = seed_from_git(github_api.state.repo(), repo.root)
+    assert any("BEGIN SSH SIGNATURE" in t.message for t in data.tags.values())
+    same(github_api, repo)
+    assert remote(github_api, repo).artifact("churn").version("v2.0.0").message == "Gates passed"

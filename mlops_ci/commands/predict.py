@@ -39,7 +39,7 @@ def predict(
 
     if chunk_rows < 1:
         raise InputError(f"--chunk-rows must be at least 1, not {chunk_rows}.")
-    if not model_dir.is_dir() or model_dir.is_symlink():
+    if not model_dir.is_dir():
         raise InputError(
             f"--model {model_dir} is not a directory; give the directory `mlops-ci fetch` wrote."
         )
