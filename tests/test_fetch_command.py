@@ -37,6 +37,7 @@ def bundles(tmp_path_factory: pytest.TempPathFactory, keys) -> dict[str, Path]:
         "v1.0.0": build_release(root / "v1.0.0", model=model, key=keys[0], version="v1.0.0"),
         "v1.1.0": build_release(root / "v1.1.0", model=model, key=keys[0], version="v1.1.0"),
         "forged": build_release(root / "forged", model=model, key=other, version="v1.1.0"),
+        "unsigned": build_release(root / "unsigned", model=model, version="v1.1.0"),
     }
 
 
@@ -171,6 +172,19 @@ def test_a_release_that_does_not_verify_is_refused_and_dest_untouched(
     assert world.leftovers() == []  # and no temporary directory left behind
 
 
+def test_a_download_that_fails_midway_leaves_dest_and_no_partial_files(world: World, keys):
+    assert world.fetch("churn@v1.0.0", "--dest", world.dest, "--public-key", keys[1])[0] == 0
+    before = tree(world.dest)
+    assets = world.assets("v1.1.0")
+    assert assets[-1].name == "model.skops"  # downloaded last, after the others landed
+    assets[-1].size -= 1  # the storage sends more bytes than GitHub said: the download stops
+    code, _, err = world.fetch("churn@v1.1.0", "--dest", world.dest, "--public-key", keys[1])
+    # (the fake's storage thread may log the connection the client dropped: not ours)
+    last = err.strip().splitlines()[-1]
+    assert code == 2 and last.startswith("mlops-ci: error:") and "model.skops" in last
+    assert tree(world.dest) == before and world.leftovers() == []
+
+
 def test_a_refused_first_fetch_leaves_nothing(world: World, keys, bundles):
     tamper(world, "extra", bundles)
     code, _, err = world.fetch("churn@v1.1.0", "--dest", world.dest, "--public-key", keys[1])
@@ -246,3 +260,29 @@ def test_the_default_destination_is_named_after_the_release(world: World, keys):
     assert code == 0, err
     assert (world.git.root / "churn-v1.0.0" / "SHA256SUMS").is_file()
     shutil.rmtree(world.git.root / "churn-v1.0.0")
+
+
+# -- release.signing in the repository's mlops.yaml (config_release, from feat/release) ----------
+
+
+def signing_config(world: World, keys, text: str) -> None:
+    pytest.importorskip("mlops_ci.config_release")  # release: in mlops.yaml (the release side)
+    (world.git.root / "keys").mkdir()
+    shutil.copy(keys[1], world.git.root / "keys" / "release.pub")
+    (world.git.root / "mlops.yaml").write_text(text, encoding="utf-8")
+
+
+def test_the_repositorys_public_key_verifies_without_public_key(world: World, keys):
+    signing_config(world, keys, "release:\n  signing:\n    public_key: keys/release.pub\n")
+    code, out, err = world.fetch("churn", "--dest", world.dest)
+    assert code == 0, err
+    assert "SHA256SUMS and signature verified" in out
+
+
+def test_a_repository_that_signs_refuses_a_fetch_without_a_key(world: World, keys, bundles):
+    signing_config(world, keys, "release:\n  signing: {}\n")
+    world.api.state.repo().releases.pop(world.releases["v1.1.0"])
+    world.api.add_release(tag="churn@v1.1.0", files=files_of(bundles["unsigned"]))
+    code, _, err = world.fetch("churn", "--dest", world.dest)
+    assert code == 2 and "signs its releases" in err and "--public-key" in err
+    assert not world.dest.exists() and world.leftovers() == []
