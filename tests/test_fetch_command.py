@@ -286,3 +286,16 @@ def test_a_repository_that_signs_refuses_a_fetch_without_a_key(world: World, key
     code, _, err = world.fetch("churn", "--dest", world.dest)
     assert code == 2 and "signs its releases" in err and "--public-key" in err
     assert not world.dest.exists() and world.leftovers() == []
+
+
+def test_usage_errors_from_the_real_entry_point(tmp_path: Path):
+    from conftest import cli
+
+    both = cli("fetch", "churn", "--version", "v1.0.0", "--stage", "prod", cwd=tmp_path)
+    assert both.code == 2 and "--version or --stage, not both" in both.stderr
+    nowhere = cli("fetch", "churn", cwd=tmp_path)
+    assert nowhere.code == 2 and "pass --repo OWNER/NAME" in nowhere.stderr
+    bad = cli("fetch", "churn", "--repo", "not a repo", cwd=tmp_path)
+    assert bad.code == 2 and "is not OWNER/NAME" in bad.stderr
+    for result in (both, nowhere, bad):
+        assert "Traceback" not in result.stderr
