@@ -284,3 +284,12 @@ def test_run_url_only_on_actions() -> None:
     assert run_url({}) is None
     assert run_url({"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "o/r",
                     "GITHUB_RUN_ID": "7"}) == "https://github.com/o/r/actions/runs/7"
+
+
+def test_a_download_into_a_missing_directory_is_an_input_error(
+    github_api: FakeGitHub, client: GitHubClient, tmp_path: Path
+) -> None:
+    release_id = github_api.add_release(tag="v1.0.0", files={"a.bin": b"a"})
+    with pytest.raises(InputError, match="cannot be written into"):
+        download_asset(client, FULL, asset_of(github_api, release_id, "a.bin"),
+                       tmp_path / "missing" / "a.bin")

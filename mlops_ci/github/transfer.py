@@ -104,8 +104,8 @@ class _Reader:
     def __len__(self) -> int:
         return self._size
 
-    def read(self, amount: int = -1) -> bytes:
-        chunk = self._stream.read(amount if amount and amount > 0 else CHUNK)
+    def read(self, amount: int | None = -1) -> bytes:
+        chunk = self._stream.read(amount if amount is not None and amount >= 0 else -1)
         self._bar.advance(len(chunk))
         return chunk
 
@@ -127,7 +127,11 @@ def upload_file(
     """
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     params = {"name": name} if label is None else {"name": name, "label": label}
-    with open(path, "rb") as stream:
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 (closed below, also on failure)
+    except OSError as exc:
+        raise InputError(f"The release asset {path} cannot be read ({exc.strerror}).") from None
+    with stream:
         size = os.fstat(stream.fileno()).st_size
         bar = Progress(f"Uploading {name}", total=size, min_total=PROGRESS_MIN_BYTES)
         bar.enabled = bar.enabled and progress
@@ -251,7 +255,12 @@ def _write_checked(
         )
     digest = hashlib.sha256()
     received = 0
-    fd, partial = tempfile.mkstemp(prefix=".download-", dir=target.parent)
+    try:
+        fd, partial = tempfile.mkstemp(prefix=".download-", dir=target.parent)
+    except OSError as exc:
+        raise InputError(
+            f"The release asset {name} cannot be written into {target.parent} ({exc.strerror})."
+        ) from None
     bar = Progress(f"Downloading {name}", total=size, min_total=PROGRESS_MIN_BYTES)
     bar.enabled = bar.enabled and progress
     try:
@@ -277,6 +286,11 @@ def _write_checked(
                 f"({sha256[:12]}…); it was refused and nothing was kept."
             )
         os.replace(partial, target)
+    except OSError as exc:
+        Path(partial).unlink(missing_ok=True)
+        raise InputError(
+            f"The release asset {name} cannot be written to {target} ({exc.strerror})."
+        ) from None
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
