@@ -299,3 +299,21 @@ def test_usage_errors_from_the_real_entry_point(tmp_path: Path):
     assert bad.code == 2 and "is not OWNER/NAME" in bad.stderr
     for result in (both, nowhere, bad):
         assert "Traceback" not in result.stderr
+
+
+def test_another_models_release_under_this_tag_is_refused(world: World, keys, tmp_path: Path):
+    other = build_release(tmp_path / "fraud", key=keys[0], version="v1.1.0", artifact="fraud")
+    world.api.state.repo().releases.pop(world.releases["v1.1.0"])
+    world.api.add_release(tag="churn@v1.1.0", files=files_of(other))
+    code, _, err = world.fetch("churn@v1.1.0", "--dest", world.dest, "--public-key", keys[1])
+    assert code == 2 and "the model 'fraud', not 'churn'" in err
+    assert not world.dest.exists() and world.leftovers() == []
+
+
+def test_a_signed_older_release_under_a_newer_tag_is_refused(world: World, keys, bundles):
+    world.api.state.repo().releases.pop(world.releases["v1.1.0"])
+    world.api.add_release(tag="churn@v1.1.0", files=files_of(bundles["v1.0.0"]))
+    code, _, err = world.fetch("churn", "--stage", "prod", "--dest", world.dest,
+                               "--public-key", keys[1])
+    assert code == 2 and "version 'v1.0.0', not v1.1.0" in err
+    assert not world.dest.exists() and world.leftovers() == []

@@ -104,3 +104,14 @@ def test_bare_tags_alone_are_the_single_model(tmp_path: Path):
     assert resolve(repo.read(), "v1.0.0").commit == repo.commits[0]
     with pytest.raises(InputError, match="bare vX.Y.Z tags, which have no stages"):
         resolve(repo.read(), "model", stage="prod")
+
+
+def test_another_models_tag_on_the_same_commit_is_never_a_twin(tmp_path: Path):
+    repo = TagRepo(tmp_path / "two")
+    repo.tag("churn@v1.0.0")
+    repo.tag("fraud@v1.0.0")
+    repo.tag("v1.0.0")
+    assert resolve(repo.read(), "churn").tags == ("churn@v1.0.0", "v1.0.0")
+    assert resolve(repo.read(), "fraud").tags == ("fraud@v1.0.0", "v1.0.0")
+    # a bare tag with two models on its commit: no way to tell whose it is, so no twin
+    assert resolve(repo.read(), "v1.0.0").tags == ("v1.0.0",)

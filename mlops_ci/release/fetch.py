@@ -13,8 +13,8 @@ The order is pip's ``--require-hashes`` order, refusal before installation:
    (nothing missing, nothing extra), and the signature ``model.sig`` with the public key when
    one is given. A release that carries a signature, or whose repository says it signs, is
    refused without a key: an unchecked signature is no signature;
-5. the evidence's version, when it names one, must be the version asked for (a signed older
-   release re-uploaded under a newer tag is refused);
+5. the evidence's version and model, when it names them, must be the ones asked for (a
+   signed older release, or another model's, re-uploaded under this tag is refused);
 6. only then the verified set is moved into place at once (``install.install``).
 
 On any failure the download directory is removed and the destination is left as it was.
@@ -154,12 +154,17 @@ def _check_evidence(directory: Path, resolved: Resolved, tag: str) -> dict[str, 
     if not (directory / EVIDENCE_NAME).exists():
         return None
     evidence = read_evidence(directory)
-    named = evidence.get("version")
+    named, model = evidence.get("version"), evidence.get("artifact")
     if isinstance(named, str) and named != resolved.version:
         raise InputError(
             f"The release {tag!r} holds the files of version {log_safe(named)!r}, not "
             f"{resolved.version} (its evidence.json says so): it was assembled from another "
             "release, and is refused."
+        )
+    if resolved.artifact and isinstance(model, str) and model and model != resolved.artifact:
+        raise InputError(
+            f"The release {tag!r} holds the files of the model {log_safe(model)!r}, not "
+            f"{resolved.artifact!r} (its evidence.json says so), and is refused."
         )
     return evidence
 
@@ -177,6 +182,7 @@ def fetch_release(
     """Download the release *resolved* names from *repo* and install it at *dest* (see module)."""
     from mlops_ci.github.releases import download_asset
 
+    dest = dest.absolute()
     check_destination(dest)
     if public_key is not None:
         _check_key_file(public_key)

@@ -89,14 +89,21 @@ def _find_artifact(registry: Registry, name: str, where: str) -> Artifact:
 
 
 def _tags_for(registry: Registry, version: Version) -> tuple[str, ...]:
-    """The tags that release *version*, its own first, then any other tag of the same version
-    on the same commit: a single-model repository has its user's bare ``vX.Y.Z`` beside the
-    ``NAME@vX.Y.Z`` that `mlops-ci release` writes, and the GitHub release is under one of them."""
+    """The tags that release *version*: its own first, then its twin in a single-model
+    repository, where the user's bare ``vX.Y.Z`` and the ``NAME@vX.Y.Z`` that `mlops-ci
+    release` writes beside it are on the same commit and the GitHub release is under one of
+    them. Another model's tag is never a twin, even on the same commit."""
     tags = [version.tag] if version.tag else []
-    for other in [registry.plain, *registry.artifacts.values()]:
-        found = other.version(version.name) if other is not None else None
-        if found is not None and found.commit == version.commit and found.tag:
-            tags.append(found.tag)
+    twins: list[Version | None]
+    if version.artifact:  # NAME@vX.Y.Z: the bare tag of the same version and commit
+        twins = [registry.plain.version(version.name)] if registry.plain else []
+    else:  # a bare vX.Y.Z: the one model's tag of it, when exactly one model has one there
+        found = [a.version(version.name) for a in registry.artifacts.values()]
+        there = [v for v in found if v is not None and v.commit == version.commit]
+        twins = list(there) if len(there) == 1 else []
+    for twin in twins:
+        if twin is not None and twin.commit == version.commit and twin.tag:
+            tags.append(twin.tag)
     return tuple(dict.fromkeys(tags))
 
 
