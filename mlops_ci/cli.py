@@ -365,3 +365,6 @@ def doctor(
             stderr=sys.stderr,
         )
     )
+
+
+from mlops_ci import cli_registry  # noqa: E402,F401  (registers assign, registry, ...)
