@@ -126,6 +126,7 @@ def test_assign_writes_the_annotated_stage_tag_with_the_gate_record_and_pushes_o
     two_versions: Repo,
 ):
     repo = two_versions
+    git("tag", "-a", "local-only", "-m", "never pushed", cwd=repo.root)  # `--tags` would push it
     done = ok(repo.mlops("assign", "churn", "v1.0.0", "--stage", "prod"))
     assert "churn#prod#1" in done.stdout
     assert git("cat-file", "-t", "churn#prod#1", cwd=repo.root) == "tag"  # annotated
@@ -134,7 +135,6 @@ def test_assign_writes_the_annotated_stage_tag_with_the_gate_record_and_pushes_o
         "mlops-ci assign churn v1.0.0 to prod\n\n"
         "roc_auc min 0.9: pass (0.9312)\nf1 max_drop 0.02: pass"
     )
-    git("tag", "-a", "local-only", "-m", "never pushed", cwd=repo.root)
     assert repo.remote_tags() == {"churn@v1.0.0", "churn@v1.1.0", "churn#prod#1"}
     assert agreed(repo)["churn"] == {
         "version": "v1.1.0", "stage": {"prod": "v1.0.0"}, "registered": True, "active": True,
@@ -325,6 +325,12 @@ def test_a_bare_version_tag_is_registered_under_the_model_s_name_with_its_record
     head = git("rev-parse", "HEAD", cwd=root)
 
     refused(cli("assign", "other", "v1.3.0", "--stage", "prod", cwd=root), "no model 'other'")
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nexit 1\n")
+    hook.chmod(0o755)
+    refused(cli("assign", "churn", "v1.3.0", "--stage", "prod", cwd=root), "deleted again")
+    assert git("tag", "--list", cwd=root) == "v1.3.0"  # neither of the two tags is left
+    hook.unlink()
     ok(cli("assign", "churn", "v1.3.0", "--stage", "prod", cwd=root))
     # as `gto assign --version` does: the version registered, then the stage assigned
     assert git("cat-file", "-t", "churn@v1.3.0", cwd=root) == "tag"
@@ -367,6 +373,23 @@ def test_registry_prints_the_models_and_each_model_s_versions(two_versions: Repo
         ("v1.0.0", ["prod"], repo.commits[0], "churn@v1.0.0"),
     ]
     refused(repo.mlops("registry", "nope"), "no model 'nope'", "churn")
+
+
+def test_registry_names_deprecated_models_and_bare_tags_below_the_table(two_versions: Repo):
+    repo = two_versions
+    repo.git("tag", "-a", "old@v3.0.0", "-m", "old")
+    repo.git("tag", "-a", "old@deprecated", "-m", "retired")
+    repo.git("tag", "-a", "v0.9.0", repo.commits[0], "-m", "bare")
+    lines = ok(repo.mlops("registry")).stdout.splitlines()
+    assert [line.split()[0] for line in lines[2:3]] == ["churn"]  # old is not a row
+    assert lines[3:] == [
+        "Deprecated (not listed): old.",
+        "Bare version tags (the repository's single model, not read by GTO): latest v0.9.0, "
+        "1 in all.",
+    ]
+    assert "deprecated" in ok(repo.mlops("registry", "old")).stdout
+    assert json.loads(ok(repo.mlops("registry", "old", "--json")).stdout) == []
+    assert set(agreed(repo)) == {"churn"}
 
 
 def test_registry_in_a_repository_without_tags_says_how_to_get_them(repo: Repo):

@@ -32,7 +32,7 @@ def registry(*, cwd: Path, name: str | None, as_json: bool, stdout: TextIO) -> i
         return EXIT_OK
     artifact = _artifact(root, reg, name)
     if as_json:
-        print(json.dumps(versions_json(artifact), indent=4), file=stdout)
+        print(json.dumps(versions_json(artifact, name), indent=4), file=stdout)
     else:
         print(versions_table(artifact, name), file=stdout)
     return EXIT_OK
@@ -85,11 +85,11 @@ def versions_table(artifact: Artifact, name: str) -> str:
     return table(["version", "stages", "commit", "created", "tag"], rows)
 
 
-def versions_json(artifact: Artifact) -> list[dict[str, object]]:
+def versions_json(artifact: Artifact, name: str) -> list[dict[str, object]]:
     """The model's versions with their stages; the keys are those of `gto show NAME --json`."""
     return [
         {
-            "artifact": artifact.name,
+            "artifact": name,
             "version": version.name,
             "registered": version.registered,
             "stages": list(stages),
