@@ -11,6 +11,7 @@ Every git call goes through :func:`mlops_ci.proc.git`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from mlops_ci.proc import git
 # Used only when git has no identity (a fresh CI runner), so that `git tag -a` can record a
 # tagger; the user's own identity wins wherever one is configured.
 FALLBACK_IDENTITY = ("mlops-ci", "mlops-ci@users.noreply.github.com")
+
+CLOCK_SKEW = 2  # seconds: a newest tag at most this far ahead of the clock is waited for
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ def write_tags(
     """
     if push:
         check_remote(root, remote)
+    _wait_for_a_new_second(root)
     created: list[str] = []
     try:
         for tag in tags:
@@ -93,6 +97,25 @@ def write_tags(
             f"nothing changed:\n{exc.output_tail}\nFix the push (access, network, the remote's "
             "rules) and run the command again, or pass --no-push to tag locally only."
         ) from None
+
+
+def _wait_for_a_new_second(root: Path) -> None:
+    """Sleep until the newest tag's second has passed, when it is this one (or just ahead).
+
+    GTO orders tags by their tagger date, to the second, and leaves a tie to the order it
+    lists them in: a tag written in the same second as the one before could read as older.
+    A date more than CLOCK_SKEW seconds ahead is not waited for (the check after writing
+    refuses a tag that would not read as the latest).
+    """
+    latest = git(
+        "for-each-ref", "--sort=-taggerdate", "--count=1", "--format=%(taggerdate:unix)",
+        "refs/tags/", cwd=root,
+    )
+    if not latest.isdigit():
+        return
+    ahead = int(latest) - int(time.time())
+    if 0 <= ahead <= CLOCK_SKEW:
+        time.sleep(max(0.0, int(latest) + 1 - time.time()) + 0.01)
 
 
 def _create(root: Path, tag: NewTag) -> None:

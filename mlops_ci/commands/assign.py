@@ -12,9 +12,7 @@ Exit code 0: written, or nothing to do (already so); 2: refused, with what the r
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
@@ -70,7 +68,6 @@ def assign(
     if current is not None and (current.name, current.commit) == (found.name, found.commit):
         print(f"{name} {found.name} is already in {stage}; nothing written.", file=stdout)
         return EXIT_OK
-    _wait_for_a_new_second(model.artifact)
     tag = stage_tag(name, stage, registry.next_counter(name))
     lines = [f"mlops-ci assign {name} {found.name} to {stage}", "", *_gate_record(found)]
     tags = [*registration, NewTag(tag, found.commit, _with_note(lines, message))]
@@ -120,7 +117,6 @@ def unassign(
     if current is None:
         print(f"{name} has no version in {stage}; nothing written.", file=stdout)
         return EXIT_OK
-    _wait_for_a_new_second(artifact)
     tag = unassign_tag(name, stage, registry.next_counter(name))
     lines = [f"mlops-ci unassign {name} {current.name} from {stage}"]
 
@@ -170,7 +166,6 @@ def deprecate(
     if artifact.deprecated:
         print(f"{name} is already deprecated; nothing written.", file=stdout)
         return EXIT_OK
-    _wait_for_a_new_second(artifact)
     tag = deprecate_tag(name)
     if tag in registry.tag_names:  # deprecated before and revived since: GTO's form with #N
         tag = deprecate_tag(name, registry.next_counter(name))
@@ -324,21 +319,6 @@ def _gate_record(version: Version) -> list[str]:
 def _with_note(lines: list[str], message: str | None) -> str:
     note = (message or "").strip()
     return "\n".join([*lines, *(["", note] if note else [])]).strip("\n")
-
-
-def _wait_for_a_new_second(artifact: Artifact | None) -> None:
-    """Sleep into the next second when a tag of *artifact* was written in this one.
-
-    GTO orders tags by their tagger date, to the second, and leaves a tie to its listing
-    order: a tag written in the same second as the previous one could read as the earlier.
-    """
-    if artifact is None:
-        return
-    dates = [v.created for v in artifact.registered if v.created]
-    dates += [a.assigned for held in artifact.held.values() for a in held]
-    now = datetime.now(timezone.utc)
-    if dates and max(dates).timestamp() >= int(now.timestamp()):
-        time.sleep(1 - now.timestamp() % 1 + 0.01)
 
 
 def _clock_problem(tag: str) -> str:
