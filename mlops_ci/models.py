@@ -8,6 +8,10 @@ format :func:`load_model` reads unless the caller passes ``allow_pickle=True``.
 A skops file is loaded only with the types recorded as trusted when it was saved
 (:func:`save_model` returns them; a release records and signs them): a file that needs any
 other type is refused before anything in it is built, even a type skops trusts by default.
+Without a recorded list (``trusted_types=None``: an unsigned release, whose list is whatever
+its uploader wrote) only the types skops trusts by default load. Whatever a list says, the
+types in :data:`NEVER_TRUSTED` (callables that run code or reach the system) are refused, on
+saving and on loading alike.
 
 The format is read from the file's first bytes, and a file whose name says otherwise
 (a pickle named ``model.skops``) is refused. See docs/models.md.
@@ -52,6 +56,55 @@ _PICKLE_MAGIC = (
 
 SKOPS_EXTRA = "mlops-ci[release]"
 
+# Types a model never needs and an attacker's file does: callables that run code, import,
+# unpickle, or reach files, processes and the network. A skops schema names plain classes
+# such as builtins.dict or builtins.list, which stay allowed. A guard rail under the
+# recorded list, not a replacement for it: a name here is refused whatever a list says.
+NEVER_TRUSTED: frozenset[str] = frozenset(
+    f"builtins.{name}"
+    for name in (
+        "exec", "eval", "compile", "__import__", "__build_class__", "open", "getattr",
+        "setattr", "delattr", "globals", "locals", "vars", "input", "breakpoint", "help",
+        "exit", "quit", "type",
+    )
+) | frozenset(
+    (
+        "functools.reduce", "operator.attrgetter", "operator.methodcaller", "io.open",
+        "io.open_code", "io.FileIO", "_io.open", "_io.open_code", "_io.FileIO",
+        "numpy.load", "numpy.fromfile", "pandas.eval", "pandas.read_pickle",
+    )
+)
+NEVER_TRUSTED_MODULES: tuple[str, ...] = (
+    "os", "posix", "nt", "subprocess", "_posixsubprocess", "sys", "importlib", "shutil",
+    "socket", "_socket", "pickle", "_pickle", "marshal", "ctypes", "_ctypes", "runpy", "code",
+    "codeop", "pty", "multiprocessing", "asyncio", "pathlib", "tempfile", "urllib", "http",
+    "webbrowser", "pdb", "bdb", "timeit", "cProfile", "profile", "trace", "doctest", "pydoc",
+    "platform", "signal", "threading", "_thread", "gc", "inspect", "zipimport", "pkgutil",
+    "joblib", "dill", "cloudpickle", "numpy.f2py", "pandas.core.computation",
+)
+
+
+def never_trusted(names: Iterable[str]) -> list[str]:
+    """The names among *names* that are never trusted (see :data:`NEVER_TRUSTED`), sorted."""
+    return sorted(
+        {
+            name
+            for name in names
+            if name in NEVER_TRUSTED
+            or any(name.startswith(f"{module}.") for module in NEVER_TRUSTED_MODULES)
+        }
+    )
+
+
+def _refuse_never_trusted(path: Path, denied: list[str], *, saving: bool = False) -> InputError:
+    names = ", ".join(denied)
+    verb = "saved" if saving else "loaded"
+    return InputError(
+        f"{path} names {names}, which mlops-ci never trusts in a model (it can run code or "
+        f"reach the system); it was not {verb}. Replace that step of the model with one that "
+        "does not call it."
+    )
+
 
 def _skops_io() -> Any:
     """skops.io, or an error naming the extra that installs it."""
@@ -85,6 +138,14 @@ def skops_types(path: Path, data: bytes | None = None) -> list[str]:
     reports (the types skops does not trust by default), sorted. *data* is the file's
     content when already read.
     """
+    found: set[str] = set()
+    for names in _scan_skops(path, data):
+        found.update(names)
+    return sorted(found)
+
+
+def _scan_skops(path: Path, data: bytes | None) -> tuple[list[str], list[str]]:
+    """(the types the schema names, the types skops does not trust by default)."""
     sio = _skops_io()
     if data is None:
         data = read_model_bytes(path)
@@ -92,11 +153,16 @@ def skops_types(path: Path, data: bytes | None = None) -> list[str]:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             schema = json.loads(archive.read("schema.json"))
         untrusted = sio.get_untrusted_types(data=data)
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
-        raise InputError(f"{path} is not a readable skops file ({exc}).") from exc
-    found: set[str] = set(untrusted)
-    _schema_types(schema, found)
-    return sorted(found)
+        named: set[str] = set()
+        _schema_types(schema, named)
+    # RuntimeError: zipfile on an encrypted member; RecursionError: JSON nested too deep.
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, RuntimeError) as exc:
+        raise InputError(f"{path} is not a readable skops file ({exc}).") from None
+    except RecursionError:
+        raise InputError(
+            f"{path} is not a readable skops file (its schema is nested too deeply)."
+        ) from None
+    return sorted(named), sorted(set(untrusted))
 
 
 def read_model_bytes(path: Path) -> bytes:
@@ -134,7 +200,8 @@ def detect_format(path: Path, data: bytes | None = None) -> str:
 def save_model(model: object, path: Path, *, format: Format = "skops") -> list[str]:
     """Write *model* to *path*; return the types the file needs, to record as trusted.
 
-    skops (the default) returns every type the file names (see :func:`skops_types`);
+    skops (the default) returns every type the file names (see :func:`skops_types`); a model
+    that needs a type in :data:`NEVER_TRUSTED` is refused and nothing is written.
     ``format="joblib"``/``"pickle"`` writes a pickle and returns ``[]`` (a pickle cannot be
     restricted to types; loading it needs ``allow_pickle=True``).
     """
@@ -143,8 +210,13 @@ def save_model(model: object, path: Path, *, format: Format = "skops") -> list[s
     path = Path(path)
     try:
         if format == "skops":
-            _skops_io().dump(model, path)
-            return skops_types(path)
+            data = _skops_io().dumps(model)
+            types = skops_types(path, data)
+            denied = never_trusted(types)
+            if denied:
+                raise _refuse_never_trusted(path, denied, saving=True)
+            path.write_bytes(data)
+            return types
         if format == "joblib":
             import joblib
 
@@ -172,14 +244,17 @@ def _refuse_untrusted(path: Path, missing: Iterable[str]) -> InputError:
 def load_model(
     path: Path,
     *,
-    trusted_types: list[str],
+    trusted_types: list[str] | None,
     format: Literal["auto", "skops", "joblib", "pickle"] = "auto",
     allow_pickle: bool = False,
+    data: bytes | None = None,
 ) -> Any:
-    """Load the model at *path*.
+    """Load the model at *path* (or *data*, its bytes already read and checked by the caller).
 
     A skops file loads with exactly *trusted_types* (the list :func:`save_model` returned):
-    a file that needs any other type is refused, and nothing in it is built.
+    a file that needs any other type is refused, and nothing in it is built. With
+    ``trusted_types=None`` (no list anyone vouches for) only the types skops trusts by default
+    load. A type in :data:`NEVER_TRUSTED` is refused whatever the list says.
 
     A pickle (``joblib``/``pickle``) RUNS CODE FROM THE FILE AS IT LOADS: it is refused unless
     *allow_pickle* is True, which is for files you made yourself or verified (a signed
@@ -190,14 +265,16 @@ def load_model(
         raise InputError(
             f"Unknown model format {format!r}; use auto or one of: {', '.join(FORMATS)}."
         )
-    if isinstance(trusted_types, (str, bytes)) or not all(
-        isinstance(name, str) for name in trusted_types
+    if trusted_types is not None and (
+        isinstance(trusted_types, (str, bytes))
+        or not all(isinstance(name, str) for name in trusted_types)
     ):
         raise InputError(
             f"trusted_types for {path} must be a list of type names (as save_model returned), "
             f"not {type(trusted_types).__name__}."
         )
-    data = read_model_bytes(path)
+    if data is None:
+        data = read_model_bytes(path)
     found = detect_format(path, data)
     wanted = "pickle" if format in PICKLE_FORMATS else format
     if format != "auto" and wanted != found:
@@ -215,19 +292,35 @@ def load_model(
     return _load_skops(path, data, trusted_types)
 
 
-def _load_skops(path: Path, data: bytes, trusted_types: list[str]) -> Any:
+def _load_skops(path: Path, data: bytes, trusted_types: list[str] | None) -> Any:
     sio = _skops_io()
-    missing = set(skops_types(path, data)) - set(trusted_types)
-    if missing:
-        raise _refuse_untrusted(path, missing)
+    named, untrusted = _scan_skops(path, data)
+    denied = never_trusted([*named, *untrusted, *(trusted_types or [])])
+    if denied:
+        raise _refuse_never_trusted(path, denied)
+    if trusted_types is None:
+        if untrusted:
+            names = ", ".join(untrusted)
+            raise InputError(
+                f"{path} needs types that skops does not trust by default: {names}; it was "
+                "not loaded. With no verified list of trusted types (an unsigned release) "
+                "only skops' default types load: sign the release and verify it with the "
+                "public key, so that the types it records count."
+            )
+    else:
+        missing = (set(named) | set(untrusted)) - set(trusted_types)
+        if missing:
+            raise _refuse_untrusted(path, missing)
     from skops.io.exceptions import UntrustedTypesFoundException
 
     try:
-        return sio.loads(data, trusted=list(trusted_types))
+        return sio.loads(data, trusted=None if trusted_types is None else list(trusted_types))
     except UntrustedTypesFoundException as exc:  # skops's own audit, the second line
         raise _refuse_untrusted(path, [str(exc)]) from exc
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, RuntimeError) as exc:
         raise InputError(f"{path} is not a readable skops file ({exc}).") from exc
+    except RecursionError:
+        raise InputError(f"{path} is not a readable skops file (nested too deeply).") from None
 
 
 def _load_pickle(data: bytes) -> Any:

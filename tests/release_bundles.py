@@ -80,10 +80,14 @@ def build_release(
     version: str = "v1.0.0",
     artifact: str = "churn",
     payload: bytes | None = None,
+    trusted_types: list[str] | None = None,
+    commit: str | None = None,
 ) -> Path:
     """A release bundle in the new *directory*; signed when *key* (a private PEM) is given.
 
-    *payload* replaces the model file's bytes (an attacker's file, listed and signed as such).
+    *payload* replaces the model file's bytes (an attacker's file, listed and signed as such);
+    *trusted_types* replaces the recorded list (an attacker's list). *commit* is the commit the
+    evidence names (the one the release's tag points at; else the report's head).
     """
     build = directory.parent / f".{directory.name}-build"
     build.mkdir(parents=True)
@@ -97,14 +101,14 @@ def build_release(
         (build / name).write_bytes(pickle.dumps(model if model is not None else trained_model()))
         trusted = []
     (build / "model-card.md").write_text(f"# {artifact} {version}\n", encoding="utf-8")
-    evidence = evidence_from_report(make_report())
-    tag = f"{artifact}@{version}"
-    evidence.update(
-        artifact=artifact,
-        version=version,
-        tag=tag,
-        models=[{"file": name, "format": fmt, "trusted_types": trusted}],
+    if trusted_types is not None:
+        trusted = trusted_types
+    evidence = evidence_from_report(
+        make_report(), artifact=artifact, version=version, tag=f"{artifact}@{version}"
     )
+    if commit is not None:
+        evidence["commit"] = commit
+    evidence["models"] = [{"file": name, "format": fmt, "trusted_types": trusted}]
     collect_bundle(
         {name: build / name, "model-card.md": build / "model-card.md"},
         directory,

@@ -197,3 +197,69 @@ def test_without_skops_the_error_names_the_extra(tmp_path: Path) -> None:
     )
     out = run_without(["skops", "skops.io"], code, cwd=tmp_path)
     assert "pip install 'mlops-ci[release]'" in out
+
+
+def exec_step(marker: Path) -> object:
+    """A FunctionTransformer that runs CODE (writing *marker*) through builtins.exec."""
+    import functools
+
+    from sklearn.preprocessing import FunctionTransformer
+
+    code = f"__import__('pathlib').Path({str(marker)!r}).write_text('x')"
+    return FunctionTransformer(func=functools.partial(builtins.exec, code, {}), validate=False)
+
+
+def test_save_model_refuses_a_never_trusted_type_and_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "model.skops"
+    with pytest.raises(InputError, match="builtins.exec, which mlops-ci never trusts"):
+        save_model(exec_step(tmp_path / "pwned"), path)
+    assert not path.exists()
+
+
+def test_a_never_trusted_type_is_refused_whatever_the_list_says(tmp_path: Path) -> None:
+    import skops.io as sio
+
+    marker = tmp_path / "pwned"
+    path = tmp_path / "model.skops"
+    path.write_bytes(sio.dumps(exec_step(marker)))
+    listed = ["builtins.dict", "builtins.exec", "builtins.str", "builtins.tuple",
+              "functools.partial",
+              "sklearn.preprocessing._function_transformer.FunctionTransformer"]
+    for trusted in (listed, None):
+        with pytest.raises(InputError, match="builtins.exec"):
+            load_model(path, trusted_types=trusted).transform(np.zeros((1, 1)))
+    assert not marker.exists()
+
+
+def test_never_trusted_keeps_the_plain_classes_a_schema_names() -> None:
+    from mlops_ci.models import never_trusted
+
+    plain = ["builtins.dict", "builtins.list", "builtins.str", "builtins.tuple", "builtins.int",
+             "numpy.ndarray", "sklearn.pipeline.Pipeline", "functools.partial", "codecs.lookup"]
+    assert never_trusted(plain) == []
+    assert never_trusted(["os.system", "posix.system", "subprocess.Popen", "builtins.eval",
+                          "os.path.join", "sys.modules"]) == [
+        "builtins.eval", "os.path.join", "os.system", "posix.system", "subprocess.Popen",
+        "sys.modules"]
+
+
+def test_without_a_list_only_skops_default_types_load(tmp_path: Path, pipeline: object) -> None:
+    path = tmp_path / "model.skops"
+    save_model(pipeline, path)
+    X, _ = _data()
+    assert (load_model(path, trusted_types=None).predict(X) == pipeline.predict(X)).all()  # type: ignore[attr-defined]
+    custom = tmp_path / "custom.skops"
+    save_model(make_pipeline(Doubler(), StandardScaler()).fit(X), custom)
+    with pytest.raises(InputError, match="does not trust by default: .*Doubler"):
+        load_model(custom, trusted_types=None)
+
+
+def test_the_bytes_given_are_the_bytes_loaded(tmp_path: Path, pipeline: object) -> None:
+    path = tmp_path / "model.skops"
+    save_model(pipeline, path)
+    data = path.read_bytes()
+    path.write_bytes(pickle.dumps(WritesMarker(tmp_path / "pwned")))  # the file changed since
+    X, _ = _data()
+    model = load_model(path, trusted_types=None, data=data)
+    assert (model.predict(X) == pipeline.predict(X)).all()
+    assert not (tmp_path / "pwned").exists()

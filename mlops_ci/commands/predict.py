@@ -2,10 +2,15 @@
 
 The model directory is verified first, as `fetch` verifies a download (every file against
 ``SHA256SUMS``, nothing missing or extra; the signature when a key is given, and a directory
-that carries ``model.sig`` is refused without one). Only then is ``evidence.json`` read for
-the model's file, format and trusted types, and the model loaded with exactly those types
-(``models.load_model``); a pickle only with ``--allow-pickle``. Scoring goes chunk by chunk
-with a progress bar in rows (``predict_chunks.predict_in_chunks``).
+that carries ``model.sig`` is refused without one). Only then are ``evidence.json`` and the
+model file read, each once, into memory; those bytes must have the sha256 the verification
+accepted (a file swapped after it is refused), and they are what is parsed and loaded.
+
+The evidence names the model's file, format and trusted types. Its trusted types count only
+when the signature verified: an unsigned directory's evidence is whatever its uploader wrote,
+so its skops model loads with skops' default trusted types alone (``trusted_types=None``).
+A pickle loads only with ``--allow-pickle``. Scoring goes chunk by chunk with a progress bar
+in rows (``predict_chunks.predict_in_chunks``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mlops_ci.errors import EXIT_OK, InputError
+from mlops_ci.security import read_regular_file
 
 FORMATS = ("skops", "pickle")
 PICKLE_HINT = (
@@ -35,7 +41,7 @@ def predict(
     stderr: TextIO,
 ) -> int:
     from mlops_ci.release.fetch import verify_release_dir
-    from mlops_ci.release.sign import read_evidence
+    from mlops_ci.release.sign import EVIDENCE_NAME, MAX_EVIDENCE_BYTES, parse_evidence
 
     if chunk_rows < 1:
         raise InputError(f"--chunk-rows must be at least 1, not {chunk_rows}.")
@@ -46,9 +52,17 @@ def predict(
     if not input_path.is_file():
         raise InputError(f"--input {input_path} is not a file; give a .csv or .parquet table.")
     digests, signed = verify_release_dir(model_dir, public_key=public_key)
-    evidence = read_evidence(model_dir)
+    evidence_path = model_dir / EVIDENCE_NAME
+    if EVIDENCE_NAME not in digests:
+        raise InputError(
+            f"{model_dir} holds no {EVIDENCE_NAME} (SHA256SUMS does not list one), so it does "
+            "not say which file is the model; give a directory `mlops-ci fetch` wrote."
+        )
+    evidence_bytes = verified_bytes(evidence_path, digests[EVIDENCE_NAME], MAX_EVIDENCE_BYTES)
+    evidence = parse_evidence(evidence_bytes, evidence_path)
     entry = choose_model(evidence, set(digests), model_dir, model_file)
-    name, fmt, trusted = entry
+    name, fmt, recorded = entry
+    trusted = recorded if signed else None  # an unsigned list is the uploader's word
     if fmt == "pickle" and not allow_pickle:
         raise InputError(f"The model {model_dir / name} is a pickle, and {PICKLE_HINT}.")
     if fmt == "pickle" and not signed:
@@ -57,7 +71,8 @@ def predict(
             "match SHA256SUMS, but nothing says who wrote them.",
             file=stderr,
         )
-    model = _load(model_dir / name, fmt, trusted, allow_pickle)
+    model_bytes = verified_bytes(model_dir / name, digests[name], None)
+    model = _load(model_dir / name, fmt, trusted, allow_pickle, model_bytes)
     rows = _score(model, input_path, output_path, chunk_rows, stderr)
     check = "SHA256SUMS and signature verified" if signed else "SHA256SUMS verified"
     print(f"Scored {rows:,} rows with {name} ({check}); predictions in {output_path}", file=stdout)
@@ -103,10 +118,31 @@ def choose_model(
     return entries[0]
 
 
-def _load(path: Path, fmt: str, trusted: list[str], allow_pickle: bool) -> Any:
+def verified_bytes(path: Path, digest: str, limit: int | None) -> bytes:
+    """The bytes of *path*, read once, refused unless their sha256 is *digest* (verified)."""
+    import hashlib
+
+    try:
+        data = read_regular_file(path, what="The release file", limit=limit)
+    except OSError as exc:
+        raise InputError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != digest:
+        raise InputError(
+            f"{path} changed after it was verified (its sha256 is now {actual}, not {digest}); "
+            "it was not loaded. Something else writes that directory: fetch into a new one."
+        )
+    return data
+
+
+def _load(
+    path: Path, fmt: str, trusted: list[str] | None, allow_pickle: bool, data: bytes
+) -> Any:
     from mlops_ci.models import load_model
 
-    return load_model(path, trusted_types=trusted, format=fmt, allow_pickle=allow_pickle)  # type: ignore[arg-type]
+    return load_model(
+        path, trusted_types=trusted, format=fmt, allow_pickle=allow_pickle, data=data  # type: ignore[arg-type]
+    )
 
 
 def _parquet_rows(path: Path) -> int | None:

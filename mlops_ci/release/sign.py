@@ -41,11 +41,12 @@ from typing import Any
 from mlops_ci.errors import InputError
 from mlops_ci.release.bundle import SUMS_NAME, verify_directory
 from mlops_ci.report import Report
-from mlops_ci.security import log_safe
+from mlops_ci.security import log_safe, read_regular_file
 
 SIGNATURE_NAME = "model.sig"  # the model_signing CLI's default name
 EVIDENCE_NAME = "evidence.json"
 EVIDENCE_SCHEMA = "mlops-ci/release-evidence/v1"
+MAX_EVIDENCE_BYTES = 4 << 20  # evidence is a few kilobytes; more is not ours
 _CURVES = ("secp256r1", "secp384r1", "secp521r1")  # the curves model-signing accepts
 MAX_MESSAGE = 600  # characters of the library's own words kept in a refusal
 
@@ -74,12 +75,26 @@ def _hashing_config() -> Any:
 # --- evidence ----------------------------------------------------------------------------------
 
 
-def evidence_from_report(report: Report) -> dict[str, Any]:
-    """What the release passed, from its Report: the commit, metrics, gates and data hashes."""
+def evidence_from_report(
+    report: Report,
+    *,
+    artifact: str | None = None,
+    version: str | None = None,
+    tag: str | None = None,
+) -> dict[str, Any]:
+    """What the release passed, from its Report: the commit, metrics, gates and data hashes.
+
+    *artifact*, *version* and *tag* name the release (``churn``, ``v1.3.0``,
+    ``churn@v1.3.0``); each is written when given. A fetch requires ``version`` (and
+    ``artifact`` when it asked for a model by name) and ``commit`` to be the ones its tag
+    names, so that a signed bundle replayed under another tag is refused.
+    """
     lineage = report.lineage
     model = lineage.model
+    named = {"artifact": artifact, "version": version, "tag": tag}
     return {
         "schema": EVIDENCE_SCHEMA,
+        **{key: value for key, value in named.items() if value is not None},
         "commit": report.head.rev,
         "base": {"rev": report.base.rev, "ref": report.base.ref},
         "model": {
@@ -130,11 +145,22 @@ def read_evidence(directory: Path) -> dict[str, Any]:
     """The evidence of a bundle; call it after :func:`verify_bundle` accepted the directory."""
     path = directory / EVIDENCE_NAME
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_regular_file(path, what="The evidence file", limit=MAX_EVIDENCE_BYTES)
     except FileNotFoundError:
         raise InputError(f"{path} is missing; this bundle carries no gate evidence.") from None
+    except OSError as exc:
+        raise InputError(f"Cannot read {path} ({exc.strerror or exc}).") from None
+    return parse_evidence(raw, path)
+
+
+def parse_evidence(raw: bytes, path: Path) -> dict[str, Any]:
+    """The evidence in *raw*, the bytes of *path* (an InputError naming it when malformed)."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path} is not valid JSON ({exc}).") from None
+    except RecursionError:
+        raise InputError(f"{path} is not mlops-ci evidence: it is nested too deeply.") from None
     if not isinstance(data, dict) or data.get("schema") != EVIDENCE_SCHEMA:
         raise InputError(f"{path} is not mlops-ci evidence (schema {EVIDENCE_SCHEMA!r}).")
     return data
