@@ -27,17 +27,42 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return key_pair(tmp_path_factory.mktemp("keys"))
 
 
+def released_repo(root: Path) -> TagRepo:
+    """churn v1.0.0 (prod#1) on the first commit, v1.1.0 (prod#2) on the second.
+
+    TagRepo's dates and identity are fixed, so every such repository has the same commits:
+    the bundles, built once, name the commits each test's repository tags.
+    """
+    git = TagRepo(root)
+    git.tag("churn@v1.0.0", message="mlops-ci release churn v1.0.0: pass")
+    git.tag("churn#prod#1")
+    git.commit("second")
+    git.tag("churn@v1.1.0")
+    git.tag("churn#prod#2")
+    return git
+
+
 @pytest.fixture(scope="module")
-def bundles(tmp_path_factory: pytest.TempPathFactory, keys) -> dict[str, Path]:
+def commits(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    return released_repo(tmp_path_factory.mktemp("history") / "repo").commits
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory: pytest.TempPathFactory, keys, commits) -> dict[str, Path]:
     """Signed bundles of churn v1.0.0 and v1.1.0, and another key's signature of v1.1.0."""
     root = tmp_path_factory.mktemp("bundles")
     model = trained_model()
     other, _ = key_pair(root / "other-key")
+    first, second = commits
     return {
-        "v1.0.0": build_release(root / "v1.0.0", model=model, key=keys[0], version="v1.0.0"),
-        "v1.1.0": build_release(root / "v1.1.0", model=model, key=keys[0], version="v1.1.0"),
-        "forged": build_release(root / "forged", model=model, key=other, version="v1.1.0"),
-        "unsigned": build_release(root / "unsigned", model=model, version="v1.1.0"),
+        "v1.0.0": build_release(root / "v1.0.0", model=model, key=keys[0], version="v1.0.0",
+                                commit=first),
+        "v1.1.0": build_release(root / "v1.1.0", model=model, key=keys[0], version="v1.1.0",
+                                commit=second),
+        "forged": build_release(root / "forged", model=model, key=other, version="v1.1.0",
+                                commit=second),
+        "unsigned": build_release(root / "unsigned", model=model, version="v1.1.0",
+                                  commit=second),
     }
 
 
@@ -45,14 +70,11 @@ class World:
     """A repository with two released versions of churn, prod on the newer one."""
 
     def __init__(self, api: FakeGitHub, tmp_path: Path, bundles: dict[str, Path],
-                 monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+                 commits: list[str], monkeypatch: pytest.MonkeyPatch,
+                 capsys: pytest.CaptureFixture[str]) -> None:
         self.api, self.tmp, self.capsys = api, tmp_path, capsys
-        self.git = TagRepo(tmp_path / "repo")
-        self.git.tag("churn@v1.0.0", message="mlops-ci release churn v1.0.0: pass")
-        self.git.tag("churn#prod#1")
-        self.git.commit("second")
-        self.git.tag("churn@v1.1.0")
-        self.git.tag("churn#prod#2")
+        self.git = released_repo(tmp_path / "repo")
+        assert self.git.commits == commits  # the commits the bundles' evidence names
         self.releases = {
             version: api.add_release(tag=f"churn@{version}", files=files_of(bundles[version]))
             for version in ("v1.0.0", "v1.1.0")
@@ -80,8 +102,8 @@ class World:
 
 
 @pytest.fixture
-def world(github_api, tmp_path, bundles, monkeypatch, capsys) -> World:
-    return World(github_api, tmp_path, bundles, monkeypatch, capsys)
+def world(github_api, tmp_path, bundles, commits, monkeypatch, capsys) -> World:
+    return World(github_api, tmp_path, bundles, commits, monkeypatch, capsys)
 
 
 def test_fetch_by_tag_verifies_installs_and_reports(world: World, keys, bundles):
@@ -188,7 +210,7 @@ def test_a_download_that_fails_midway_leaves_dest_and_no_partial_files(world: Wo
 def test_a_refused_first_fetch_leaves_nothing(world: World, keys, bundles):
     tamper(world, "extra", bundles)
     code, _, err = world.fetch("churn@v1.1.0", "--dest", world.dest, "--public-key", keys[1])
-    assert code == 2 and "'install.sh' is in" in err
+    assert code == 2 and "does not list: 'install.sh'" in err
     assert not world.dest.exists() and world.leftovers() == []
 
 
@@ -302,7 +324,8 @@ def test_usage_errors_from_the_real_entry_point(tmp_path: Path):
 
 
 def test_another_models_release_under_this_tag_is_refused(world: World, keys, tmp_path: Path):
-    other = build_release(tmp_path / "fraud", key=keys[0], version="v1.1.0", artifact="fraud")
+    other = build_release(tmp_path / "fraud", key=keys[0], version="v1.1.0", artifact="fraud",
+                          commit=world.git.commits[1])
     world.api.state.repo().releases.pop(world.releases["v1.1.0"])
     world.api.add_release(tag="churn@v1.1.0", files=files_of(other))
     code, _, err = world.fetch("churn@v1.1.0", "--dest", world.dest, "--public-key", keys[1])

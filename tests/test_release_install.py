@@ -174,3 +174,46 @@ def test_the_exchange_swaps_two_directories_in_one_call(tmp_path: Path):
         pytest.skip("this filesystem has no atomic exchange (renameat2/renamex_np)")
     assert [p.name for p in a.iterdir()] == ["new"]
     assert [p.name for p in b.iterdir()] == ["old"]
+
+
+@pytest.mark.parametrize("kind", ["foreign SHA256SUMS", "a file added", "a file changed"])
+def test_a_directory_that_does_not_verify_is_not_a_previous_fetch(
+    unsigned: Path, signed: Path, tmp_path: Path, kind: str
+):
+    """Only a directory that verifies is exchanged (and the old set deleted): a folder that
+    holds some other SHA256SUMS, or a previous fetch the user added to or edited since, is
+    refused before the download and again just before the move, and left as it was."""
+    dest = tmp_path / "dest"
+    if kind == "foreign SHA256SUMS":
+        dest.mkdir()
+        (dest / "ubuntu.iso").write_bytes(b"iso")
+        (dest / SUMS_NAME).write_text("0" * 64 + "  ubuntu.iso\n")
+    else:
+        install(staged(unsigned, dest), dest)
+        check_destination(dest)  # a previous fetch: accepted
+        if kind == "a file added":
+            (dest / "notes.txt").write_text("mine\n")
+        else:
+            (dest / "model-card.md").write_text("# my edits\n")
+    before = tree(dest)
+    with pytest.raises(InputError, match="not a previous fetch"):
+        check_destination(dest)
+    with pytest.raises(InputError, match="not a previous fetch"):
+        install(staged(signed, dest), dest)
+    assert tree(dest) == before
+
+
+def test_installed_files_are_readable_by_others_as_the_umask_allows(
+    unsigned: Path, tmp_path: Path
+):
+    dest = tmp_path / "dest"
+    staging = staged(unsigned, dest)
+    for path in staging.iterdir():
+        path.chmod(0o600)  # as mkstemp creates a download
+    old = os.umask(0o027)
+    try:
+        install(staging, dest)
+    finally:
+        os.umask(old)
+    assert {p.stat().st_mode & 0o777 for p in dest.iterdir()} == {0o640}
+    assert dest.stat().st_mode & 0o777 == 0o750

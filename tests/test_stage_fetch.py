@@ -21,21 +21,34 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return key_pair(tmp_path_factory.mktemp("keys"))
 
 
-@pytest.fixture(scope="module")
-def bundles(tmp_path_factory: pytest.TempPathFactory, keys) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("bundles")
-    model = trained_model()
-    return {v: build_release(root / v, model=model, key=keys[0], version=v)
-            for v in ("v1.0.0", "v1.1.0")}
-
-
-def test_assign_rollback_and_fetch_stage_agree(
-    github_api: FakeGitHub, tmp_path: Path, keys, bundles, monkeypatch, capsys,
-) -> None:
-    repo = TagRepo(tmp_path / "repo")
+def released_repo(root: Path) -> TagRepo:
+    """churn v1.0.0 on the first commit, v1.1.0 on the second (the same commits every time:
+    TagRepo's dates and identity are fixed)."""
+    repo = TagRepo(root)
     repo.tag("churn@v1.0.0", message="mlops-ci release churn v1.0.0: pass")
     repo.commit("second")
     repo.tag("churn@v1.1.0", message="mlops-ci release churn v1.1.0: pass")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def commits(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    return released_repo(tmp_path_factory.mktemp("history") / "repo").commits
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory: pytest.TempPathFactory, keys, commits) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("bundles")
+    model = trained_model()
+    return {v: build_release(root / v, model=model, key=keys[0], version=v, commit=commit)
+            for v, commit in zip(("v1.0.0", "v1.1.0"), commits, strict=True)}
+
+
+def test_assign_rollback_and_fetch_stage_agree(
+    github_api: FakeGitHub, tmp_path: Path, keys, bundles, commits, monkeypatch, capsys,
+) -> None:
+    repo = released_repo(tmp_path / "repo")
+    assert repo.commits == commits  # the commits the bundles' evidence names
     for version in ("v1.0.0", "v1.1.0"):
         github_api.add_release(tag=f"churn@{version}", files=files_of(bundles[version]))
     monkeypatch.setenv("GITHUB_API_URL", github_api.url)

@@ -6,16 +6,22 @@ The order is pip's ``--require-hashes`` order, refusal before installation:
    directory that is not a previous fetch is refused before a byte is downloaded;
 2. the GitHub release of the tag is found (a draft is refused: it is not released) and its
    assets are checked: flat names a bundle can hold, every upload complete, a ``SHA256SUMS``;
-3. every asset is downloaded into a new private directory beside the destination (through
-   ``github.releases.download_asset``: streamed, bounded by the asset's size, the token sent
-   to GitHub's API hosts only, a progress bar);
-4. the directory is verified (:func:`verify_release_dir`): every file against ``SHA256SUMS``
+3. ``SHA256SUMS`` is downloaded first, into a new private directory beside the destination
+   (bounded to ``bundle.MAX_SUMS_BYTES``), and the release's assets are compared with it by
+   name: an asset it does not list (other than ``model.sig``) and a file it lists that the
+   release lacks are refused, by name, before any other byte is downloaded;
+4. every other asset is downloaded there (through ``github.releases.download_asset``:
+   streamed, bounded by the asset's size and in time, the token sent to GitHub's API hosts
+   only, a progress bar);
+5. the directory is verified (:func:`verify_release_dir`): every file against ``SHA256SUMS``
    (nothing missing, nothing extra), and the signature ``model.sig`` with the public key when
    one is given. A release that carries a signature, or whose repository says it signs, is
    refused without a key: an unchecked signature is no signature;
-5. the evidence's version and model, when it names them, must be the ones asked for (a
-   signed older release, or another model's, re-uploaded under this tag is refused);
-6. only then the verified set is moved into place at once (``install.install``).
+6. the evidence must name the version asked for (``version``), the model asked for
+   (``artifact``, when one was named) and the commit the tag points at (``commit``): a
+   signed older release, another model's, or another repository's, re-uploaded under this tag
+   is refused, and so is a release whose evidence does not say;
+7. only then the verified set is moved into place at once (``install.install``).
 
 On any failure the download directory is removed and the destination is left as it was.
 """
@@ -28,7 +34,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_ci.errors import InputError
-from mlops_ci.release.bundle import SUMS_NAME, name_problem, verify_directory
+from mlops_ci.release.bundle import (
+    MAX_SUMS_BYTES,
+    SUMS_NAME,
+    name_problem,
+    read_sums,
+    verify_directory,
+)
 from mlops_ci.release.install import check_destination, install, make_staging, remove_tree
 from mlops_ci.release.resolve import Resolved
 from mlops_ci.release.sign import EVIDENCE_NAME, SIGNATURE_NAME, read_evidence, verify_bundle
@@ -149,24 +161,85 @@ def check_assets(release: dict[str, Any], tag: str, repo: str) -> list[dict[str,
     return assets
 
 
-def _check_evidence(directory: Path, resolved: Resolved, tag: str) -> dict[str, Any] | None:
-    """The (verified) evidence; refused when it names another version than the one asked for."""
+def _check_evidence(directory: Path, resolved: Resolved, tag: str) -> dict[str, Any]:
+    """The (verified) evidence, once it names the model, version and commit asked for."""
+    where = f"The release {tag!r}"
     if not (directory / EVIDENCE_NAME).exists():
-        return None
-    evidence = read_evidence(directory)
-    named, model = evidence.get("version"), evidence.get("artifact")
-    if isinstance(named, str) and named != resolved.version:
         raise InputError(
-            f"The release {tag!r} holds the files of version {log_safe(named)!r}, not "
+            f"{where} holds no {EVIDENCE_NAME}, so nothing says which version it is; it is not "
+            "an mlops-ci release, and is refused."
+        )
+    evidence = read_evidence(directory)
+    named = evidence.get("version")
+    if not isinstance(named, str) or not named:
+        raise InputError(
+            f"{where}: its {EVIDENCE_NAME} names no version ('version'), so nothing says it is "
+            f"{resolved.version} and not a replay of another release; release it again with "
+            "this mlops-ci."
+        )
+    if named != resolved.version:
+        raise InputError(
+            f"{where} holds the files of version {log_safe(named)!r}, not "
             f"{resolved.version} (its evidence.json says so): it was assembled from another "
             "release, and is refused."
         )
-    if resolved.artifact and isinstance(model, str) and model and model != resolved.artifact:
+    model = evidence.get("artifact")
+    if resolved.artifact and model != resolved.artifact:
+        if not isinstance(model, str) or not model:
+            raise InputError(
+                f"{where}: its {EVIDENCE_NAME} names no model ('artifact'), so nothing says it "
+                f"is {resolved.artifact!r}; release it again with this mlops-ci."
+            )
         raise InputError(
-            f"The release {tag!r} holds the files of the model {log_safe(model)!r}, not "
+            f"{where} holds the files of the model {log_safe(model)!r}, not "
             f"{resolved.artifact!r} (its evidence.json says so), and is refused."
         )
+    commit = evidence.get("commit")
+    if commit != resolved.commit:
+        shown = log_safe(commit)[:40] if isinstance(commit, str) else "no commit"
+        raise InputError(
+            f"{where} was built from {shown!r} (its evidence.json's 'commit'), not from "
+            f"{resolved.commit}, the commit the tag points at: it is another build's release "
+            "(another repository's, or a fork's), and is refused."
+        )
     return evidence
+
+
+def _download_sums_first(
+    client: GitHubClient, repo: str, assets: list[dict[str, Any]], staging: Path, tag: str,
+    *, progress: bool,
+) -> list[dict[str, Any]]:
+    """Download ``SHA256SUMS``; the other assets, once each is listed and nothing is lacking."""
+    from mlops_ci.github.releases import download_asset
+
+    where = f"The release {tag!r} of {repo}"
+    sums = next(asset for asset in assets if asset["name"] == SUMS_NAME)
+    if sums["size"] > MAX_SUMS_BYTES:
+        raise InputError(
+            f"{where}: its {SUMS_NAME} is {sums['size']:,} bytes, more than the "
+            f"{MAX_SUMS_BYTES:,} a bundle's checksums take; it is not an mlops-ci release."
+        )
+    download_asset(client, repo, sums, staging / SUMS_NAME, progress=False)
+    listed = read_sums(staging)
+    names = {asset["name"] for asset in assets}
+    unlisted = sorted(names - set(listed) - {SUMS_NAME, SIGNATURE_NAME})
+    lacking = sorted(set(listed) - names)
+    if unlisted:
+        shown = ", ".join(repr(log_safe(name)) for name in unlisted[:10])
+        raise InputError(
+            f"{where} does not verify: it has assets that its {SUMS_NAME} does not list: "
+            f"{shown}. A bundle holds exactly the files it lists; nothing else was downloaded."
+        )
+    if lacking:
+        shown = ", ".join(repr(name) for name in lacking[:10])
+        raise InputError(
+            f"{where} does not verify: it lacks files that its {SUMS_NAME} lists: {shown}. "
+            "Run the release again to upload them; nothing else was downloaded."
+        )
+    rest = [asset for asset in assets if asset["name"] != SUMS_NAME]
+    for asset in rest:
+        download_asset(client, repo, asset, staging / asset["name"], progress=progress)
+    return rest
 
 
 def fetch_release(
@@ -180,8 +253,6 @@ def fetch_release(
     progress: bool = True,
 ) -> Fetched:
     """Download the release *resolved* names from *repo* and install it at *dest* (see module)."""
-    from mlops_ci.github.releases import download_asset
-
     dest = dest.absolute()
     check_destination(dest)
     if public_key is not None:
@@ -190,8 +261,7 @@ def fetch_release(
     assets = check_assets(release, tag, repo)
     staging = make_staging(dest)
     try:
-        for asset in assets:
-            download_asset(client, repo, asset, staging / asset["name"], progress=progress)
+        _download_sums_first(client, repo, assets, staging, tag, progress=progress)
         _, signed = verify_release_dir(
             staging, public_key=public_key, signing_required=signing_required
         )

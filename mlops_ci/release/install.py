@@ -5,13 +5,18 @@ so the final move is a rename, never a copy), verifies it there, and only then i
 
 - the destination does not exist (or is an empty directory): the staging directory is
   renamed onto it — one ``rename(2)``;
-- the destination is a previous fetch (a directory holding a ``SHA256SUMS``): the two are
-  exchanged with ``renameat2(RENAME_EXCHANGE)`` on Linux (``renamex_np(RENAME_SWAP)`` on
-  macOS), so that at every instant the destination is either the old complete set or the new
-  one; the old set, now in the staging path, is removed afterwards. Where the system has no
-  exchange, two renames are made, and the old set is put back if the second one fails;
-- anything else (a file, a symbolic link, a directory that is not a fetch) is refused before
-  anything is downloaded, and again just before the move.
+- the destination is a previous fetch (a directory that verifies: exactly the files its
+  ``SHA256SUMS`` lists, each matching, plus ``model.sig``): the two are exchanged with
+  ``renameat2(RENAME_EXCHANGE)`` on Linux (``renamex_np(RENAME_SWAP)`` on macOS), so that at
+  every instant the destination is either the old complete set or the new one; the old set,
+  now in the staging path, is removed afterwards. Where the system has no exchange, two
+  renames are made, and the old set is put back if the second one fails;
+- anything else (a file, a symbolic link, a directory that is not a fetch, such as one that
+  holds some other ``SHA256SUMS``, or a previous fetch with a file changed or added) is
+  refused before anything is downloaded, and again just before the move: it is never deleted.
+
+The installed files get mode 0666 and the directory 0777, less the umask (0644 and 0755 with
+the usual 022), not the private modes the temporary files were created with.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ import tempfile
 from pathlib import Path
 
 from mlops_ci.errors import InputError
-from mlops_ci.release.bundle import SUMS_NAME
+from mlops_ci.release.bundle import SUMS_NAME, verify_directory
+from mlops_ci.release.sign import SIGNATURE_NAME
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _RENAME_SWAP = 2  # macOS sys/stdio.h
@@ -37,33 +43,66 @@ _AT_FDCWD = -100
 def destination_problem(dest: Path) -> str | None:
     """Why a fetch may not install into *dest*; None when it may (absent, empty or a fetch)."""
     try:
+        _classify(dest)
+    except _Refused as refused:
+        return str(refused)
+    return None
+
+
+class _Refused(Exception):
+    """Why a destination is refused (the words of :func:`destination_problem`)."""
+
+
+def _classify(dest: Path) -> str:
+    """``"absent"``, ``"empty"`` or ``"fetch"``; :class:`_Refused` for anything else."""
+    try:
         info = dest.lstat()
     except FileNotFoundError:
-        return None
+        return "absent"
     except OSError as exc:
-        return f"cannot be inspected ({exc.strerror})"
+        raise _Refused(f"cannot be inspected ({exc.strerror})") from None
     if stat.S_ISLNK(info.st_mode):
-        return "is a symbolic link; give the real directory, or a path that does not exist yet"
+        raise _Refused(
+            "is a symbolic link; give the real directory, or a path that does not exist yet"
+        )
     if not stat.S_ISDIR(info.st_mode):
-        return "exists and is not a directory; give a directory for the release's files"
+        raise _Refused("exists and is not a directory; give a directory for the release's files")
     try:
         entries = os.listdir(dest)
     except OSError as exc:
-        return f"cannot be listed ({exc.strerror})"
-    if entries and not is_previous_fetch(dest):
-        return (
-            f"is a directory that holds other files and no {SUMS_NAME}, so it is not a previous "
-            "fetch; give an empty or new directory"
+        raise _Refused(f"cannot be listed ({exc.strerror})") from None
+    if not entries:
+        return "empty"
+    problem = previous_fetch_problem(dest)
+    if problem:
+        raise _Refused(
+            f"is a directory that holds other files and is not a previous fetch ({problem}); "
+            "it is left as it is: give an empty or new directory"
         )
+    return "fetch"
+
+
+def previous_fetch_problem(dest: Path) -> str | None:
+    """Why *dest* is not a previous fetch; None when it is one.
+
+    A previous fetch is a real directory that verifies: exactly the files its ``SHA256SUMS``
+    lists, each matching, plus ``model.sig`` (``bundle.verify_directory``). A directory that
+    merely holds a file named ``SHA256SUMS`` is not one, and is never exchanged and deleted.
+    """
+    if dest.is_symlink() or not dest.is_dir():
+        return "not a directory"
+    if not (dest / SUMS_NAME).is_file() or (dest / SUMS_NAME).is_symlink():
+        return f"no {SUMS_NAME}"
+    try:
+        verify_directory(dest, ignore=[SIGNATURE_NAME])
+    except InputError as exc:
+        return str(exc)[:600]
     return None
 
 
 def is_previous_fetch(dest: Path) -> bool:
-    """True when *dest* is a real directory holding a regular ``SHA256SUMS``."""
-    try:
-        return stat.S_ISREG((dest / SUMS_NAME).lstat().st_mode) and not dest.is_symlink()
-    except OSError:
-        return False
+    """True when *dest* is a previous fetch (see :func:`previous_fetch_problem`)."""
+    return previous_fetch_problem(dest) is None
 
 
 def check_destination(dest: Path) -> None:
@@ -125,10 +164,13 @@ def _umask() -> int:
 
 def install(staging: Path, dest: Path) -> None:
     """Move the verified *staging* directory to *dest*, atomically (see the module)."""
-    check_destination(dest)
-    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp made it private; a fetch is not
     try:
-        if not is_previous_fetch(dest):
+        kind = _classify(dest)  # checked again just before the move
+    except _Refused as refused:
+        raise InputError(f"--dest {dest} {refused}. Nothing was fetched.") from None
+    _public_modes(staging)
+    try:
+        if kind != "fetch":
             os.replace(staging, dest)  # absent, or an empty directory
             return
         if not _exchange(staging, dest):
@@ -139,6 +181,15 @@ def install(staging: Path, dest: Path) -> None:
             "was."
         ) from None
     remove_tree(staging)  # the old set, after the exchange
+
+
+def _public_modes(staging: Path) -> None:
+    """Files 0666 and the directory 0777, less the umask: mkstemp/mkdtemp made them private."""
+    mask = _umask()
+    for entry in os.scandir(staging):
+        if entry.is_file(follow_symlinks=False):
+            os.chmod(entry.path, 0o666 & ~mask)
+    os.chmod(staging, 0o777 & ~mask)
 
 
 def _swap_in_two_steps(staging: Path, dest: Path) -> None:
