@@ -87,6 +87,9 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+QUIET_LOGGERS = ("urllib3", "requests")
+
+
 @app.callback()
 def main(
     debug: Annotated[
@@ -104,6 +107,10 @@ def main(
     handler.setFormatter(LogSafeFormatter("mlops-ci: %(levelname)s: %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
     logging.captureWarnings(True)  # Python warnings too: through the same defused handler
+    # urllib3 logs each request line at DEBUG, query included, and a storage URL's query is
+    # its credentials (a signed link to an asset): mlops-ci logs its requests itself, without.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 @app.command()

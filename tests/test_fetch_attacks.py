@@ -87,6 +87,27 @@ def test_evidence_nested_too_deep_is_a_clear_refusal(
     assert tree(dest) is None
 
 
+def test_the_debug_log_does_not_print_the_storage_urls_credentials(world, tmp_path: Path):
+    """The storage URL an asset redirects to carries short-lived credentials in its query (a
+    bearer link to the model of a private repository): `--debug` must not print it, nor the
+    token, to a job log anyone with read access can see."""
+    from conftest import cli
+
+    from github_fake import USER_TOKEN
+
+    api, git = world
+    bundle = build_release(tmp_path / "v1.1.0", version="v1.1.0", commit=git.commits[1])
+    api.add_release(tag="churn@v1.1.0", files=files_of(bundle))
+    result = cli("--debug", "fetch", "churn@v1.1.0", "--dest", str(tmp_path / "out"),
+                 cwd=git.root,
+                 env={"GITHUB_API_URL": api.url, "GITHUB_REPOSITORY": REPO,
+                      "GITHUB_TOKEN": USER_TOKEN})
+    assert result.code == 0, result.stderr[-2000:]
+    assert USER_TOKEN not in result.stderr + result.stdout
+    assert "X-Amz-Signature=" not in result.stderr, [
+        line for line in result.stderr.splitlines() if "X-Amz-Signature=" in line][:2]
+
+
 def test_a_signed_release_of_another_commit_is_refused(
     world, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
