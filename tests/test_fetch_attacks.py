@@ -92,7 +92,6 @@ def test_the_debug_log_does_not_print_the_storage_urls_credentials(world, tmp_pa
     bearer link to the model of a private repository): `--debug` must not print it, nor the
     token, to a job log anyone with read access can see."""
     from conftest import cli
-
     from github_fake import USER_TOKEN
 
     api, git = world
