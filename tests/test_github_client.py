@@ -6,6 +6,7 @@ import io
 import logging
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,6 +78,34 @@ def test_without_a_token_no_authorization_is_sent(github_api: FakeGitHub) -> Non
         assert anonymous.get_json(REPO_PATH)["full_name"] == f"{OWNER}/{REPO}"
     assert "authorization" not in github_api.requests[0].headers
     assert github_api.requests[0].headers["user-agent"] == "mlops-ci-tests/1"
+
+
+@pytest.mark.parametrize("token", [USER_TOKEN, None], ids=["token", "no token"])
+def test_a_netrc_entry_for_the_api_host_neither_replaces_nor_adds_credentials(
+    github_api: FakeGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str | None
+) -> None:
+    """requests applies ~/.netrc when session.auth is unset, replacing a header set on the
+    session: the token goes through session.auth, so the fake sees the Bearer token (or,
+    without one, no Authorization at all), never the .netrc login."""
+    from urllib.parse import urlsplit
+
+    home = tmp_path / "home"
+    home.mkdir()
+    host = urlsplit(github_api.url).hostname
+    (home / ".netrc").write_text(f"machine {host} login someone password netrc-secret\n")
+    (home / ".netrc").chmod(0o600)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("NETRC", raising=False)
+    with GitHubClient(github_api.url, token) as made:
+        made.get_json(REPO_PATH)
+        assert "netrc-secret" not in repr(made._session.auth)
+        if token:
+            assert token not in repr(made._session.auth)
+    sent = github_api.requests[-1].headers
+    if token:
+        assert sent["authorization"] == f"Bearer {USER_TOKEN}"
+    else:
+        assert "authorization" not in sent
 
 
 def test_ghes_base_url_with_api_v3(ghes_api: FakeGitHub, sleeps: Sleeps) -> None:

@@ -34,25 +34,20 @@ from urllib.parse import urlsplit
 from mlops_ci import __version__
 from mlops_ci.errors import GitHubError
 from mlops_ci.github.errors import (
-    GitHubAuthError,
-    GitHubNotFoundError,
     GitHubPermissionError,
     GitHubRateLimitError,
-    GitHubRequestError,
     GitHubUnavailableError,
     GitHubUncertainWriteError,
-    GitHubValidationError,
 )
 from mlops_ci.github.responses import (
     describe_failure,
-    documentation_url,
+    error_for,
     github_message,
     ms_since,
     never_sent,
     rate_limit,
-    validation_details,
 )
-from mlops_ci.github.tokens import check_token, without_credentials
+from mlops_ci.github.tokens import BearerAuth, check_token, without_credentials
 
 if TYPE_CHECKING:
     import requests
@@ -67,19 +62,7 @@ ACTIONS_BOT_LOGIN = "github-actions[bot]"
 _RETRY_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
 _BACKOFF_BASE = 1.0  # seconds; the n-th retry waits up to base * 2**(n-1), jittered
 _BACKOFF_CAP = 30.0
-_SHORT_DOC_URL = 100
-
-# Which `permissions:` a workflow job needs, by endpoint; the first match wins.
-_PERMISSION_HINTS = [
-    (re.compile(r"/issues/(\d+/)?comments"),
-     "`permissions: pull-requests: write` (or `issues: write`)"),
-    (re.compile(r"/statuses/"), "`permissions: statuses: write`"),
-    (re.compile(r"/check-runs"), "`permissions: checks: write`"),
-    (re.compile(r"/releases"), "`permissions: contents: write`"),
-    (re.compile(r"/actions/"), "`permissions: actions: read`"),
-    (re.compile(r"/pulls"), "`permissions: pull-requests: read`"),
-]
-
+MAX_PAGES = 100  # of 100 items: 10 000 items is more than any list mlops-ci reads
 
 class GitHubClient:
     """A session with GitHub's REST API. Build one per run; it counts its requests."""
@@ -132,8 +115,10 @@ class GitHubClient:
                 "User-Agent": user_agent or f"mlops-ci/{__version__}",
             }
         )
-        if token:
-            self._session.headers["Authorization"] = f"Bearer {token}"
+        # The token goes through session.auth, not a header: with auth unset, requests would
+        # let a .netrc entry for the API host replace it. BearerAuth sends it to
+        # token_origins only, and its repr hides it.
+        self._session.auth = BearerAuth(token, self.token_origins)
 
     def __repr__(self) -> str:
         return f"GitHubClient({self.api_url!r})"  # never the token
@@ -225,7 +210,7 @@ class GitHubClient:
                     )
                 waited += self._back_off(attempt, waited, method, shown, failure, status)
                 continue
-            raise self._error(method, shown, response)
+            raise error_for(method, shown, response, has_token=self._has_token)
 
     def get_json(
         self, path: str, params: Mapping[str, Any] | None = None, *, allow_404: bool = False
@@ -242,10 +227,20 @@ class GitHubClient:
         return self._json(self.request("PATCH", path, json=json))
 
     def paginate(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
-        """Every item of a list endpoint, 100 per page, following ``Link: rel="next"``."""
+        """Every item of a list endpoint, 100 per page, following ``Link: rel="next"``.
+
+        At most :data:`MAX_PAGES` pages: an API that keeps answering "next" is refused.
+        """
         url: str | None = path
         query: Mapping[str, Any] | None = {"per_page": 100, **(params or {})}
+        pages = 0
         while url is not None:
+            pages += 1
+            if pages > MAX_PAGES:
+                raise GitHubError(
+                    f"GitHub API GET {self._shown(url)} kept answering with a next page past "
+                    f"{MAX_PAGES} pages ({MAX_PAGES * 100:,} items); mlops-ci reads at most that."
+                )
             response = self.request("GET", url, params=query)
             assert response is not None  # allow_404 is off
             items = self._json(response)
@@ -255,7 +250,8 @@ class GitHubClient:
                     "it cannot be paginated."
                 )
             yield from items
-            url = response.links.get("next", {}).get("url")
+            following = response.links.get("next")
+            url = following.get("url") if isinstance(following, dict) else None
             query = None  # the next URL carries the query, page number included
 
     def get_authenticated_user(self) -> str | None:
@@ -358,42 +354,3 @@ class GitHubClient:
         self._sleep(delay)
         self.waited += delay
         return delay
-
-    def _error(self, method: str, shown: str, response: requests.Response) -> GitHubRequestError:
-        status = response.status_code
-        message = github_message(response)
-        head = f"GitHub API {method} {shown} returned {status}"
-        if message:
-            head += f" ({message})"
-        kwargs: dict[str, Any] = {"method": method, "path": shown, "status": status,
-                                  "github_message": message or None}
-        doc = documentation_url(response)
-        see = f" See {doc}." if doc and len(doc) <= _SHORT_DOC_URL else ""
-        if status == 401:
-            why = "the token is missing or invalid" if self._has_token else "no token was given"
-            return GitHubAuthError(
-                f"{head}: {why}: set GITHUB_TOKEN or pass --github-token.{see}", **kwargs
-            )
-        if status == 403:
-            permission = next(
-                (hint for pattern, hint in _PERMISSION_HINTS if pattern.search(shown)),
-                "`permissions: contents: read`",
-            )
-            return GitHubPermissionError(
-                f"{head}: the token lacks permission for this; add {permission} to the workflow "
-                "job (a pull request from a fork only gets a read-only token)."
-                + see,
-                **kwargs,
-            )
-        if status == 404:
-            return GitHubNotFoundError(
-                f"{head}: it does not exist, or the token cannot see it (a private repository "
-                "needs a token with access to it)." + see,
-                **kwargs,
-            )
-        if status == 422:
-            details = validation_details(response)
-            return GitHubValidationError(
-                f"{head}{': ' + details if details else ''}." + see, **kwargs
-            )
-        return GitHubRequestError(f"{head}.{see}", **kwargs)

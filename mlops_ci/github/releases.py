@@ -59,8 +59,14 @@ def find_release(client: GitHubClient, repo: str, tag: str) -> dict[str, Any] | 
     drafts = [r for r in list_releases(client, repo) if r.get("tag_name") == tag]
     if not drafts:
         return None
-    return min(drafts, key=lambda r: (not r.get("draft"), str(r.get("created_at")),
-                                      r.get("id", 0)))
+    return min(drafts, key=_first_created)
+
+
+def _first_created(release: dict[str, Any]) -> tuple[bool, str, int]:
+    """Drafts first, then the oldest; an id that is not a number (an odd answer) counts as 0."""
+    number = release.get("id")
+    ident = number if isinstance(number, int) and not isinstance(number, bool) else 0
+    return (not release.get("draft"), str(release.get("created_at")), ident)
 
 
 def get_release(client: GitHubClient, repo: str, release_id: int) -> dict[str, Any]:

@@ -1,17 +1,39 @@
 """What a GitHub answer (or its absence) says: its message and documentation URL, a 422's
-details, whether it is a rate limit and for how long, and whether a failed request can have
-reached GitHub at all. Pure functions of a ``requests`` response or exception."""
+details, whether it is a rate limit and for how long, whether a failed request can have
+reached GitHub at all, and the error a final answer is (with the ``permissions:`` a workflow
+job needs). Pure functions of a ``requests`` response or exception."""
 
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from typing import TYPE_CHECKING, Any
+
+from mlops_ci.github.errors import (
+    GitHubAuthError,
+    GitHubNotFoundError,
+    GitHubPermissionError,
+    GitHubRequestError,
+    GitHubValidationError,
+)
 
 if TYPE_CHECKING:
     import requests
 
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub: without Retry-After, wait at least one minute
+_SHORT_DOC_URL = 100
+
+# Which `permissions:` a workflow job needs, by endpoint; the first match wins.
+PERMISSION_HINTS = [
+    (re.compile(r"/issues/(\d+/)?comments"),
+     "`permissions: pull-requests: write` (or `issues: write`)"),
+    (re.compile(r"/statuses/"), "`permissions: statuses: write`"),
+    (re.compile(r"/check-runs"), "`permissions: checks: write`"),
+    (re.compile(r"/releases"), "`permissions: contents: write`"),
+    (re.compile(r"/actions/"), "`permissions: actions: read`"),
+    (re.compile(r"/pulls"), "`permissions: pull-requests: read`"),
+]
 
 
 def ms_since(started: float) -> int:
@@ -105,3 +127,46 @@ def describe_failure(exc: Exception, timeout: float) -> str:
     if isinstance(exc, requests.exceptions.ConnectionError):
         return "connection failed" if never_sent(exc) else "connection lost"
     return type(exc).__name__
+
+
+def error_for(
+    method: str, shown: str, response: requests.Response, *, has_token: bool
+) -> GitHubRequestError:
+    """The error for a final, unretried answer *response* to ``method shown``."""
+    status = response.status_code
+    message = github_message(response)
+    head = f"GitHub API {method} {shown} returned {status}"
+    if message:
+        head += f" ({message})"
+    kwargs: dict[str, Any] = {"method": method, "path": shown, "status": status,
+                              "github_message": message or None}
+    doc = documentation_url(response)
+    see = f" See {doc}." if doc and len(doc) <= _SHORT_DOC_URL else ""
+    if status == 401:
+        why = "the token is missing or invalid" if has_token else "no token was given"
+        return GitHubAuthError(
+            f"{head}: {why}: set GITHUB_TOKEN or pass --github-token.{see}", **kwargs
+        )
+    if status == 403:
+        permission = next(
+            (hint for pattern, hint in PERMISSION_HINTS if pattern.search(shown)),
+            "`permissions: contents: read`",
+        )
+        return GitHubPermissionError(
+            f"{head}: the token lacks permission for this; add {permission} to the workflow "
+            "job (a pull request from a fork only gets a read-only token)."
+            + see,
+            **kwargs,
+        )
+    if status == 404:
+        return GitHubNotFoundError(
+            f"{head}: it does not exist, or the token cannot see it (a private repository "
+            "needs a token with access to it)." + see,
+            **kwargs,
+        )
+    if status == 422:
+        details = validation_details(response)
+        return GitHubValidationError(
+            f"{head}{': ' + details if details else ''}." + see, **kwargs
+        )
+    return GitHubRequestError(f"{head}.{see}", **kwargs)

@@ -35,6 +35,11 @@ _SHA = re.compile(r"[0-9a-f]{40}")
 _SIGNATURE = re.compile(r"\n?-----BEGIN (PGP|SSH) SIGNATURE-----.*\Z", re.DOTALL)
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """*value* when it is a JSON object, else an empty one: an odd shape names nothing."""
+    return value if isinstance(value, dict) else {}
+
+
 def _date(value: Any, what: str) -> datetime:
     if not isinstance(value, str):
         raise GitHubError(f"GitHub's answer for {what} has no date; cannot order the registry.")
@@ -67,7 +72,9 @@ def _refs(client: GitHubClient, repo: str) -> list[dict[str, Any]]:
         refs.extend(item for item in page if isinstance(item, dict))
         if len(refs) > MAX_TAGS:
             raise GitHubError(f"{repo} has more than {MAX_TAGS} tags; mlops-ci reads at most that.")
-        url = response.links.get("next", {}).get("url")
+        url = _object(response.links.get("next")).get("url")
+        if url is not None and not isinstance(url, str):
+            raise GitHubError(f"GitHub's next page of the tags of {repo} has no address.")
         if url in seen:  # a loop: GitHub sent the same page again
             return refs
     raise GitHubError(f"GitHub kept paging the tags of {repo} past {MAX_PAGES} pages.")
@@ -78,25 +85,26 @@ def _tag_object(client: GitHubClient, repo: str, name: str, sha: str) -> TagRef 
     found = client.get_json(f"/repos/{repo}/git/tags/{sha}")
     if not isinstance(found, dict):
         raise GitHubError(f"GitHub's answer for the tag {name!r} of {repo} is not an object.")
-    target = found.get("object") or {}
-    tagger = found.get("tagger") or {}
-    if target.get("type") != "commit" or not _SHA.fullmatch(str(target.get("sha", ""))):
-        return None
+    target, tagger = _object(found.get("object")), _object(found.get("tagger"))
+    commit = target.get("sha")
+    if target.get("type") != "commit" or not isinstance(commit, str) or not _SHA.fullmatch(commit):
+        return None  # not an annotated tag of a commit
     message = found.get("message")
     message = message if isinstance(message, str) else ""
+    who = tagger.get("name")
     return TagRef(
         name=name,
-        commit=str(target["sha"]),
+        commit=commit,
         created=_date(tagger.get("date"), f"the tag {name!r}"),
-        tagger=str(tagger.get("name") or ""),
+        tagger=who if isinstance(who, str) else "",
         message=_SIGNATURE.sub("", message).strip(),
     )
 
 
 def _commit_date(client: GitHubClient, repo: str, sha: str) -> datetime:
     found = client.get_json(f"/repos/{repo}/git/commits/{sha}")
-    committer = found.get("committer") if isinstance(found, dict) else None
-    return _date((committer or {}).get("date"), f"the commit {sha[:12]}")
+    committer = _object(_object(found).get("committer"))
+    return _date(committer.get("date"), f"the commit {sha[:12]}")
 
 
 def read_remote_registry(client: GitHubClient, repo: str) -> Registry:
@@ -105,13 +113,13 @@ def read_remote_registry(client: GitHubClient, repo: str) -> Registry:
     annotated: list[TagRef] = []
     for ref in _refs(client, repo):
         full = ref.get("ref")
-        target = ref.get("object") or {}
+        target = _object(ref.get("object"))
         if not isinstance(full, str) or not full.startswith("refs/tags/"):
             continue
         name = full.removeprefix("refs/tags/")
         names.append(name)
-        sha = str(target.get("sha", ""))
-        if target.get("type") != "tag" or not _SHA.fullmatch(sha):
+        sha = target.get("sha")
+        if target.get("type") != "tag" or not isinstance(sha, str) or not _SHA.fullmatch(sha):
             continue  # a lightweight tag: GTO ignores it
         tag = _tag_object(client, repo, name, sha)
         if tag is not None:

@@ -1,13 +1,41 @@
 """Tokens and credentials in what mlops-ci says: a token checked before any header holds it,
-URLs shown without their ``user:password@``, and log records masked."""
+sent as ``Authorization: Bearer`` to GitHub's origins only, URLs shown without their
+``user:password@``, and log records masked."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from mlops_ci.security import mask_secrets
+
+
+class BearerAuth:
+    """requests' auth hook (``session.auth``): ``Authorization: Bearer TOKEN`` on a request to
+    one of *origins*, no Authorization header on any other.
+
+    Being set, it also keeps requests from applying a ``.netrc`` entry for the API host, which
+    it does when ``session.auth`` is None, replacing a header set on the session. Without a
+    token it only removes the header. Its repr never shows the token.
+    """
+
+    def __init__(self, token: str | None, origins: Collection[str]) -> None:
+        self._token = token or None
+        self._origins = origins  # the client's set: an upload origin added later counts
+
+    def __call__(self, request: Any) -> Any:
+        parts = urlsplit(request.url)
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        if self._token and origin in {o.lower() for o in self._origins}:
+            request.headers["Authorization"] = f"Bearer {self._token}"
+        else:
+            request.headers.pop("Authorization", None)
+        return request
+
+    def __repr__(self) -> str:
+        return f"BearerAuth({'***' if self._token else None})"
 
 
 def check_token(token: str, *, source: str) -> str:
