@@ -293,3 +293,27 @@ def test_a_download_into_a_missing_directory_is_an_input_error(
     with pytest.raises(InputError, match="cannot be written into"):
         download_asset(client, FULL, asset_of(github_api, release_id, "a.bin"),
                        tmp_path / "missing" / "a.bin")
+
+
+def test_a_download_slower_than_the_time_bound_is_refused(
+    github_api: FakeGitHub, client: GitHubClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A storage host that drips bytes (each read within its timeout) is refused once the
+    download has taken longer than DOWNLOAD_GRACE plus its size at MIN_RATE. The clock is a
+    counter here: every reading of it is ten minutes later than the one before."""
+    from mlops_ci.github import transfer
+
+    readings = iter(range(0, 10**9, 600))
+    monkeypatch.setattr(transfer, "_clock", lambda: float(next(readings)))
+    monkeypatch.setattr(transfer, "CHUNK", 1024)  # several reads of the socket
+    content = bytes(range(256)) * 64  # 16 KiB: allowed 120 s + 0.25 s
+    release_id = github_api.add_release(tag="v1.0.0", files={"model.skops": content})
+    asset = asset_of(github_api, release_id, "model.skops")
+    target = tmp_path / "out" / "model.skops"
+    target.parent.mkdir()
+    with pytest.raises(GitHubError, match="took longer than the 120 s it may"):
+        download_asset(client, FULL, asset, target)
+    assert list(target.parent.iterdir()) == []
+    monkeypatch.setattr(transfer, "_clock", lambda: 0.0)  # a host that keeps up: accepted
+    download_asset(client, FULL, asset, target)
+    assert target.read_bytes() == content

@@ -21,6 +21,12 @@ so that no ``.netrc`` entry or header is added on the way. The body is bounded b
 ``size``: a server that sends more, or less, is refused, and so is a ``sha256:`` digest that
 differs. The bytes go to a temporary file beside *target*, renamed into place only once they
 check.
+
+**A time bound.** Each read has a timeout, but a host that sends a byte just before each one
+expires would hold a download for ever. So a download must also finish within
+``DOWNLOAD_GRACE`` seconds plus its size at ``MIN_RATE`` bytes a second (2 minutes plus
+16 s a MiB: a 100 MiB model gets 28 minutes, a 2 GiB asset 9 hours); a slower one is
+refused. The bound is checked after every read of the socket, each at most one timeout long.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import mimetypes
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -47,6 +54,9 @@ if TYPE_CHECKING:
 CHUNK = 1 << 16
 PROGRESS_MIN_BYTES = 1 << 20  # smaller transfers show no progress bar
 MAX_REDIRECTS = 5
+DOWNLOAD_GRACE = 120.0  # seconds every download gets, whatever its size
+MIN_RATE = 64 * 1024  # bytes a second, on average, past the grace
+_clock = time.monotonic
 _ASSETS_PATH = re.compile(r"/repos/[^/]+/[^/]+/releases/\d+/assets")
 
 
@@ -232,12 +242,29 @@ def _follow(session: requests.Session, url: str, api_scheme: str, name: str) -> 
     raise GitHubError(f"The download of {name} was redirected more than {MAX_REDIRECTS} times.")
 
 
-def _chunks(response: requests.Response) -> Iterator[bytes]:
+def _chunks(response: requests.Response, *, name: str, size: int) -> Iterator[bytes]:
+    """The body, as each read of the socket returns it, within the time bound (see module)."""
     import requests
+    import urllib3.exceptions
 
+    started = _clock()
+    allowed = DOWNLOAD_GRACE + size / MIN_RATE
+    read1 = getattr(response.raw, "read1", None)  # urllib3 2: at most one read of the socket
     try:
-        yield from response.iter_content(CHUNK)
-    except requests.RequestException as exc:
+        if read1 is None:
+            reads: Iterator[bytes] = response.iter_content(CHUNK)
+        else:
+            reads = iter(lambda: read1(CHUNK, decode_content=True), b"")
+        for chunk in reads:
+            if _clock() - started > allowed:
+                raise GitHubError(
+                    f"The download of {name} ({size:,} bytes) took longer than the "
+                    f"{allowed:,.0f} s it may ({DOWNLOAD_GRACE:.0f} s plus "
+                    f"{MIN_RATE // 1024} KiB/s); the storage is too slow or stalling. Re-run "
+                    "the job."
+                )
+            yield chunk
+    except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise GitHubError(
             f"The download was cut off ({type(exc).__name__}); re-run the job."
         ) from None
@@ -265,7 +292,7 @@ def _write_checked(
     bar.enabled = bar.enabled and progress
     try:
         with os.fdopen(fd, "wb") as out, bar:
-            for chunk in _chunks(response):
+            for chunk in _chunks(response, name=name, size=size):
                 received += len(chunk)
                 if received > size:
                     raise InputError(
