@@ -296,6 +296,36 @@ def test_unreadable_evidence_is_refused(tmp_path: Path) -> None:
         read_evidence(tmp_path)
 
 
+def test_evidence_names_the_release_when_told() -> None:
+    named = evidence_from_report(make_report(), artifact="churn", version="v1.3.0",
+                                 tag="churn@v1.3.0")
+    assert (named["artifact"], named["version"], named["tag"]) == ("churn", "v1.3.0",
+                                                                     "churn@v1.3.0")
+    assert named["commit"] == make_report().head.rev
+    assert not {"artifact", "version", "tag"} & set(evidence_from_report(make_report()))
+
+
+@pytest.mark.parametrize("case", ["nested too deeply", "too large", "a FIFO"])
+def test_hostile_evidence_is_refused_in_a_sentence(tmp_path: Path, case: str) -> None:
+    """read_evidence bounds what it reads and never raises RecursionError (exit 3)."""
+    import os
+
+    from mlops_ci.release.sign import MAX_EVIDENCE_BYTES
+
+    path = tmp_path / EVIDENCE_NAME
+    if case == "nested too deeply":
+        path.write_text("[" * 200_000)
+        match = "nested too deeply"
+    elif case == "too large":
+        path.write_text(" " * (MAX_EVIDENCE_BYTES + 1) + "{}")
+        match = "more than the"
+    else:
+        os.mkfifo(path)
+        match = "regular file"
+    with pytest.raises(InputError, match=match):
+        read_evidence(tmp_path)
+
+
 def model_signing_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The model_signing command of the installed package, run as a deployer runs it."""
     command = [sys.executable, "-m", "model_signing", *args]
