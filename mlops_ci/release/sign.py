@@ -20,12 +20,15 @@ mode is for a later change. ``model_signing`` is imported inside the functions: 
 
 A release builds its bundle in this order::
 
-    evidence = evidence_text(evidence_from_report(report))
-    collect_bundle(files, directory, texts={EVIDENCE_NAME: evidence})  # + SHA256SUMS
+    evidence = evidence_from_report(report, artifact=NAME, version=VERSION, tag=TAG)
+    evidence["models"] = [...]  # each model's file, format and trusted types
+    collect_bundle(files, directory, texts={EVIDENCE_NAME: evidence_text(evidence)})
     sign_bundle(directory, private_key_pem=secret)                     # + model.sig
 
 and a deployer's side calls ``verify_bundle(directory, public_key=...)`` before it loads any
-file, then ``read_evidence(directory)``.
+file, then ``read_evidence(directory)`` (or ``parse_evidence`` on bytes it read and hashed).
+``commit`` is the report's head: the commit the release's tag points at, which a fetch
+requires.
 """
 
 from __future__ import annotations
