@@ -295,9 +295,16 @@ def load_model(
 def _load_skops(path: Path, data: bytes, trusted_types: list[str] | None) -> Any:
     sio = _skops_io()
     named, untrusted = _scan_skops(path, data)
-    denied = never_trusted([*named, *untrusted, *(trusted_types or [])])
+    denied = never_trusted([*named, *untrusted])
     if denied:
         raise _refuse_never_trusted(path, denied)
+    listed = never_trusted(trusted_types or [])
+    if listed:
+        raise InputError(
+            f"The trusted types recorded for {path} name {', '.join(listed)}, which mlops-ci "
+            "never trusts in a model; it was not loaded. The list was not written by "
+            "save_model: record the list save_model returns."
+        )
     if trusted_types is None:
         if untrusted:
             names = ", ".join(untrusted)

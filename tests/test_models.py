@@ -263,3 +263,10 @@ def test_the_bytes_given_are_the_bytes_loaded(tmp_path: Path, pipeline: object) 
     model = load_model(path, trusted_types=None, data=data)
     assert (model.predict(X) == pipeline.predict(X)).all()
     assert not (tmp_path / "pwned").exists()
+
+
+def test_a_list_that_names_a_never_trusted_type_is_refused(tmp_path: Path, pipeline: object):
+    path = tmp_path / "model.skops"
+    trusted = save_model(pipeline, path)
+    with pytest.raises(InputError, match="recorded for .* name os.system"):
+        load_model(path, trusted_types=[*trusted, "os.system"])
