@@ -220,9 +220,7 @@ def test_regression_streaming_equals_sklearn(chunk: int) -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(
-    st.lists(
-        st.tuples(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3)), min_size=2, max_size=60
-    ),
+    st.lists(st.tuples(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3)), min_size=2, max_size=60),
     st.integers(1, 9),
 )
 def test_regression_hypothesis(rows: list[tuple[float, float]], chunk: int) -> None:

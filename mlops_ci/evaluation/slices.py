@@ -72,9 +72,7 @@ class SlicedAccumulators:
     def count(self) -> int:
         return sum(len(found) for found in self.slices.values())
 
-    def update(
-        self, by: Mapping[str, Any], y_true: Any, y_pred: Any, y_score: Any = None
-    ) -> None:
+    def update(self, by: Mapping[str, Any], y_true: Any, y_pred: Any, y_score: Any = None) -> None:
         """One chunk: *by* maps each slice column to its values for the chunk's rows."""
         if not self.specs:
             return
@@ -149,7 +147,10 @@ def _same(found: Hashable, wanted: Any) -> bool:
 def _sort_key(key: Key) -> tuple[tuple[int, float, str], ...]:
     """Numbers by value, then text, then the missing value."""
     return tuple(
-        (0, float(v), "") if isinstance(v, (int, float)) else (1, 0.0, str(v)) if v is not None
+        (0, float(v), "")
+        if isinstance(v, (int, float))
+        else (1, 0.0, str(v))
+        if v is not None
         else (2, 0.0, "")
         for v in key
     )

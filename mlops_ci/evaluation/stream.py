@@ -52,12 +52,11 @@ class EvaluationResult:
 def _check_columns(path: Path, present: list[str], needed: list[tuple[str, str]]) -> None:
     for role, name in needed:
         if name not in present:
-            close = difflib.get_close_matches(name, present, n=1)
+            folded = [c for c in present if c.casefold() == name.casefold()]
+            close = folded or difflib.get_close_matches(name, present, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             shown = ", ".join(repr(c) for c in present[:20]) or "none"
-            raise InputError(
-                f"{path} has no {role} column {name!r} (its columns: {shown}).{hint}"
-            )
+            raise InputError(f"{path} has no {role} column {name!r} (its columns: {shown}).{hint}")
 
 
 def evaluate_file(
