@@ -80,13 +80,16 @@ class SlicedAccumulators:
         score = None if y_score is None else np.asarray(y_score)
         coded = {name: _codes(np.asarray(by[name])) for name in self.columns}
         for spec in self.specs:
-            stacked = np.stack([coded[name][1] for name in spec], axis=1)
-            groups, inverse = np.unique(stacked, axis=0, return_inverse=True)
+            # one code per combination of the spec's columns' codes
+            sizes = tuple(len(coded[name][0]) for name in spec)
+            combined = np.ravel_multi_index(tuple(coded[name][1] for name in spec), sizes)
+            groups, inverse = np.unique(combined, return_inverse=True)
             inverse = inverse.reshape(-1)
             order = np.argsort(inverse, kind="stable")
             bounds = np.cumsum(np.bincount(inverse, minlength=len(groups)))[:-1]
             for group, rows in zip(groups, np.split(order, bounds), strict=True):
-                key = tuple(coded[name][0][int(c)] for name, c in zip(spec, group, strict=True))
+                parts = np.unravel_index(int(group), sizes)
+                key = tuple(coded[name][0][int(c)] for name, c in zip(spec, parts, strict=True))
                 self._slice(spec, key).update(
                     y_true[rows], y_pred[rows], None if score is None else score[rows]
                 )
