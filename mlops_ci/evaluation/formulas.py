@@ -54,7 +54,8 @@ def binary_from_counts(tp: Array, fp: Array, fn: Array, tn: Array) -> dict[str, 
         "f1": _ratio(2 * tp, 2 * tp + fp + fn),
         "specificity": specificity,
         "balanced_accuracy": balanced,
-        "mcc": _ratio(cov_tp, np.sqrt(cov_tt * cov_pp)),
+        # both covariances are >= 0; the clamp keeps float weights' rounding out of sqrt
+        "mcc": _ratio(cov_tp, np.sqrt(np.maximum(cov_tt * cov_pp, 0.0))),
     }
 
 

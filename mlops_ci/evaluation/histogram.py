@@ -32,7 +32,7 @@ class Histogram:
             # far finer than any range needs (2**-40 of the values' magnitude), so that the
             # doubling below settles on the smallest width that fits, whatever came first
             scale = max(abs(low), abs(high)) or 1.0
-            self.exponent = math.floor(math.log2(scale)) - FINEST
+            self.exponent = max(math.floor(math.log2(scale)) - FINEST, -1000)  # no underflow
             self.first = math.floor(low / 2.0**self.exponent)
             self.counts = np.zeros(1, dtype=np.int64)
         while True:

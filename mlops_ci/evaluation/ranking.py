@@ -2,9 +2,9 @@
 
 Every chunk's scores are reduced to their distinct values with the number of positive and of
 negative rows at each (``np.unique``); the runs are merged, two of similar size at a time, into
-one sorted run. Memory is O(distinct scores), the total work O(N log N), and the results are
-those of ``roc_auc_score`` and ``average_precision_score`` on all rows at once, ties included:
-both depend only on the counts at each distinct score.
+one sorted run. Memory is O(distinct scores) (24 bytes each), the total work O(N log N), and
+the results are those of ``roc_auc_score`` and ``average_precision_score`` on all rows at
+once, ties included: both depend only on the counts at each distinct score.
 """
 
 from __future__ import annotations
@@ -14,12 +14,23 @@ import numpy as np
 Run = tuple[np.ndarray, np.ndarray, np.ndarray]  # ascending distinct scores, positives, negatives
 
 
-def _collapse(scores: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> Run:
-    """Sorted distinct *scores* with the counts at each summed."""
-    order = np.argsort(scores, kind="stable")  # two sorted runs: timsort merges them in O(n)
-    scores, pos, neg = scores[order], pos[order], neg[order]
-    starts = np.flatnonzero(np.r_[True, scores[1:] != scores[:-1]])
-    return scores[starts], np.add.reduceat(pos, starts), np.add.reduceat(neg, starts)
+def _merge(a: Run, b: Run) -> Run:
+    """One sorted run of distinct scores from two: counts of shared scores added, the rest
+    inserted in place (memory: the output and O(len(b)) more, no sort of the whole)."""
+    a_scores, a_pos, a_neg = a
+    b_scores, b_pos, b_neg = b
+    at = np.searchsorted(a_scores, b_scores)
+    shared = at < len(a_scores)
+    shared[shared] = a_scores[at[shared]] == b_scores[shared]
+    a_pos, a_neg = a_pos.copy(), a_neg.copy()
+    a_pos[at[shared]] += b_pos[shared]  # indices are distinct: both runs are
+    a_neg[at[shared]] += b_neg[shared]
+    new, where = ~shared, at[~shared]
+    return (
+        np.insert(a_scores, where, b_scores[new]),
+        np.insert(a_pos, where, b_pos[new]),
+        np.insert(a_neg, where, b_neg[new]),
+    )
 
 
 class ScoreCounts:
@@ -43,7 +54,7 @@ class ScoreCounts:
     def _merge_last_two(self) -> None:
         b = self._runs.pop()
         a = self._runs.pop()
-        self._runs.append(_collapse(*(np.concatenate([x, y]) for x, y in zip(a, b, strict=True))))
+        self._runs.append(_merge(a, b) if len(a[0]) >= len(b[0]) else _merge(b, a))
 
     def merged(self) -> Run:
         """The one sorted run of every score seen (an empty run before any)."""
