@@ -6,7 +6,7 @@ row (rows are counted from 1, the header not included, across the whole input) a
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -151,6 +151,3 @@ class Labels:
         except TypeError:
             return list(range(len(self.items)))
 
-
-def texts(labels: Iterable[Hashable]) -> list[str]:
-    return [label_text(x) for x in labels]
