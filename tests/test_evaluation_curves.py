@@ -17,7 +17,6 @@ from mlops_ci.evaluation.curves import (
     plots,
     precision_recall_curve,
     roc_curve,
-    thin,
 )
 from mlops_ci.evaluation.histogram import Histogram
 from mlops_ci.evaluation.metrics import (
@@ -25,6 +24,7 @@ from mlops_ci.evaluation.metrics import (
     MulticlassAccumulator,
     RegressionAccumulator,
 )
+from mlops_ci.evaluation.ranking import thin
 
 
 def _binary(n: int, decimals: int | None, chunk: int = 97) -> tuple[BinaryAccumulator, ...]:
@@ -40,8 +40,8 @@ def _binary(n: int, decimals: int | None, chunk: int = 97) -> tuple[BinaryAccumu
 
 
 def test_thin_keeps_the_end_points() -> None:
-    assert list(thin(5)) == [0, 1, 2, 3, 4]
-    picked = thin(10_001)
+    assert list(thin(5, MAX_POINTS)) == [0, 1, 2, 3, 4]
+    picked = thin(10_001, MAX_POINTS)
     assert len(picked) <= MAX_POINTS and picked[0] == 0 and picked[-1] == 10_000
     assert np.all(np.diff(picked) > 0)
 
@@ -52,6 +52,16 @@ def test_roc_curve_is_sklearns_when_short() -> None:
     got = roc_curve(acc, max_points=10_000)
     assert [p["fpr"] for p in got] == pytest.approx(list(fpr), abs=1e-12)
     assert [p["tpr"] for p in got] == pytest.approx(list(tpr), abs=1e-12)
+    assert got[0]["threshold"] is None
+
+
+def test_precision_recall_curve_is_sklearns_reversed_when_short() -> None:
+    acc, y, s = _binary(600, decimals=2)
+    precision, recall, thresholds = skm.precision_recall_curve(y, s, drop_intermediate=False)
+    got = precision_recall_curve(acc, max_points=10_000)
+    assert [p["recall"] for p in got] == pytest.approx(list(recall[::-1]), abs=1e-12)
+    assert [p["precision"] for p in got] == pytest.approx(list(precision[::-1]), abs=1e-12)
+    assert [p["threshold"] for p in got[1:]] == pytest.approx(list(thresholds[::-1]))
     assert got[0]["threshold"] is None
 
 

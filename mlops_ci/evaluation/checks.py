@@ -150,4 +150,3 @@ class Labels:
             return sorted(range(len(self.items)), key=lambda i: self.items[i])  # type: ignore[arg-type,return-value]
         except TypeError:
             return list(range(len(self.items)))
-

@@ -32,37 +32,26 @@ MAX_POINTS = 200
 Records = list[dict[str, Any]]
 
 
-def thin(length: int, max_points: int = MAX_POINTS) -> np.ndarray:
-    """At most *max_points* indices into a curve of *length* points, evenly spread, the first
-    and the last included."""
-    if length <= max_points:
-        return np.arange(length)
-    return np.unique(np.round(np.linspace(0, length - 1, max_points)).astype(np.int64))
-
-
 def _threshold(value: float) -> float | None:
     return None if not np.isfinite(value) else float(value)
 
 
 def roc_curve(acc: BinaryAccumulator, max_points: int = MAX_POINTS) -> Records:
     """``[{"fpr", "tpr", "threshold"}]`` from (0, 0) to (1, 1); the first threshold is None."""
-    fpr, tpr, thresholds = acc.scores.roc_points()
+    fpr, tpr, thresholds = acc.scores.roc_points(max_points)
     return [
-        {"fpr": float(fpr[i]), "tpr": float(tpr[i]), "threshold": _threshold(thresholds[i])}
-        for i in thin(len(fpr), max_points)
+        {"fpr": float(f), "tpr": float(t), "threshold": _threshold(h)}
+        for f, t, h in zip(fpr, tpr, thresholds, strict=True)
     ]
 
 
 def precision_recall_curve(acc: BinaryAccumulator, max_points: int = MAX_POINTS) -> Records:
-    """``[{"recall", "precision", "threshold"}]``, recall rising from 0."""
-    recall, precision, thresholds = acc.scores.pr_points()
+    """``[{"recall", "precision", "threshold"}]``, recall rising from (0, 1), whose threshold
+    is None."""
+    recall, precision, thresholds = acc.scores.pr_points(max_points)
     return [
-        {
-            "recall": float(recall[i]),
-            "precision": float(precision[i]),
-            "threshold": _threshold(thresholds[i]) if i < len(thresholds) else None,
-        }
-        for i in thin(len(recall), max_points)
+        {"recall": float(r), "precision": float(p), "threshold": _threshold(h)}
+        for r, p, h in zip(recall, precision, thresholds, strict=True)
     ]
 
 
