@@ -365,3 +365,6 @@ def doctor(
             stderr=sys.stderr,
         )
     )
+
+
+from mlops_ci import cli_train as _cli_train  # noqa: E402, F401 - registers `train` on `app`
