@@ -60,6 +60,8 @@ def check_name(name: str, allowed: tuple[str, ...], *, where: str) -> tuple[str,
         )
     parts = name.split(".")
     module, cls = ".".join(parts[:-1]), parts[-1]
+    if any(part in ("tests", "conftest") or part.startswith("test_") for part in parts):
+        raise _refuse(where, name, "inside a library's tests, where no estimator to train is")
     if not inside(module, allowed):
         raise ConfigError(
             f"{where} is {describe_value(name)}, outside the modules estimators may come from "

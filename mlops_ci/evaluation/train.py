@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
+import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -144,17 +146,20 @@ def split_table(
     return frame[chosen], y
 
 
-def fit(built: Built, X: Any, y: Any, *, path: Path) -> float:
-    """Fit *built*'s estimator; a failure the data causes is an InputError. Returns seconds."""
+def fit(built: Built, X: Any, y: Any, *, path: Path, params: str = "params.yaml") -> float:
+    """Fit *built*'s estimator; a failure the data or params cause is an InputError.
+
+    *params* names the params and their section, for the message. Returns the seconds taken.
+    """
     start = time.perf_counter()
     try:
         built.estimator.fit(X, y)
     except (ValueError, TypeError) as exc:
-        raise InputError(_fit_problem(exc, X, path)) from None
+        raise InputError(_fit_problem(exc, X, path, params)) from None
     return time.perf_counter() - start
 
 
-def _fit_problem(exc: Exception, X: Any, path: Path) -> str:
+def _fit_problem(exc: Exception, X: Any, path: Path, params: str) -> str:
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     text = " ".join(str(exc).split())
@@ -174,7 +179,10 @@ def _fit_problem(exc: Exception, X: Any, path: Path) -> str:
             f"estimator cannot take (scikit-learn says: {text}). Fill them, drop the columns "
             "(--drop), or add an imputer such as sklearn.impute.SimpleImputer as a step."
         )
-    return f"Training on {path} failed: {text}"
+    return (
+        f"Training on {path} failed: {text}. Check the estimator's params ({params}) and the "
+        "data."
+    )
 
 
 def versions() -> dict[str, str | None]:
@@ -206,6 +214,22 @@ def check_format(model_path: Path, fmt: str) -> None:
             )
 
 
+def _save(model: Any, out: Path, fmt: str) -> list[str]:
+    """save_model to a temporary file beside *out*, renamed into place: never half a model."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp{out.suffix}")
+    try:
+        trusted = save_model(model, partial, format=fmt)  # type: ignore[arg-type]
+        os.replace(partial, out)
+    except OSError as exc:
+        raise InputError(
+            f"Cannot write the model file {out}: {exc.strerror or exc}; choose a writable path."
+        ) from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    return trusted
+
+
 def train_model(
     *,
     data: Path,
@@ -228,9 +252,8 @@ def train_model(
     spec = read_model_spec(params_file, params_key)
     built = build_model(spec, allowed_modules, seed=seed)
     X, y = split_table(read_table(data), path=data, target=target, features=features, drop=drop)
-    seconds = fit(built, X, y, path=data)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    trusted = save_model(built.estimator, out, format=fmt)  # type: ignore[arg-type]
+    seconds = fit(built, X, y, path=data, params=f"{params_file} `{params_key}`")
+    trusted = _save(built.estimator, out, fmt)
     classes = getattr(built.estimator, "classes_", None)
     model_step = built.steps[[s.role for s in built.steps].index("model")]
     document: dict[str, Any] = {
