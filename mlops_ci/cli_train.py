@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -85,7 +86,7 @@ def train(
         typer.Option(
             "--config",
             help="mlops.yaml, whose train.allowed_modules may add estimator libraries. "
-            "Default: ./mlops.yaml when it exists.",
+            "Default: $MLOPS_CI_CONFIG, else ./mlops.yaml when it exists.",
             show_default=False,
         ),
     ] = None,
@@ -110,6 +111,7 @@ def train(
             info=info,
             seed=seed,
             config_file=config,
+            env=os.environ,
             stderr=sys.stderr,
         )
     )

@@ -144,6 +144,8 @@ def test_a_pipeline_of_steps(work: Path, cancer: pd.DataFrame,
         ("model", "sklearn.linear_model.LogisticRegression"),
     ]
     assert info["data"]["features"] == ["mean radius", "mean texture", "worst area"]
+    assert train(capsys, "--features", "mean radius,mean radius", "--out", "twice.skops")[0] == 0
+    assert info_of(work, "twice.train.json")["data"]["features"] == ["mean radius"]
     model = load_model(work / "model.skops", trusted_types=info["trusted_types"])
     assert type(model).__name__ == "Pipeline"
     assert model.score(cancer[info["data"]["features"]], cancer["label"]) > 0.8
@@ -295,6 +297,24 @@ def test_allowed_modules_in_mlops_yaml_adds_a_library_and_nothing_it_re_exports(
 
     (work / "params.yaml").write_text("model:\n  estimator: mylib.Borrowed\n")
     assert "it is defined in otherlib, outside the allowed modules" in refused(capsys)
+
+
+def test_the_config_comes_from_config_or_mlops_ci_config(
+    work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (work / "mine.py").write_text(
+        "from sklearn.tree import DecisionTreeClassifier\n"
+        "class Tree(DecisionTreeClassifier):\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(work))
+    (work / "params.yaml").write_text("model:\n  estimator: mine.Tree\n")
+    (work / "ci").mkdir()
+    (work / "ci" / "mlops.yaml").write_text("train:\n  allowed_modules: [mine]\n")
+    assert "outside the modules" in refused(capsys, "--drop", "id")
+    assert train(capsys, "--drop", "id", "--config", "ci/mlops.yaml")[0] == 0
+    monkeypatch.setenv("MLOPS_CI_CONFIG", "ci/mlops.yaml")
+    assert train(capsys, "--drop", "id")[0] == 0
+    assert "No mlops.yaml" in refused(capsys, "--config", "nope/mlops.yaml")
 
 
 @pytest.mark.parametrize(

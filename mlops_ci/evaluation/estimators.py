@@ -88,7 +88,7 @@ def resolve_class(name: str, allowed: tuple[str, ...], *, where: str) -> type[An
             f"{where} is {describe_value(name)}, but its module {module_name} cannot be "
             f"imported ({exc}). Check the spelling, or install the library."
         ) from None
-    found = vars(module).get(cls_name)
+    found = getattr(module, cls_name, None)  # a public name: no dunder reaches here
     if found is None:
         public = sorted(
             n for n, v in vars(module).items()

@@ -127,7 +127,7 @@ def split_table(
             f"--features names the target column {target!r}; a model cannot be trained on "
             "its own answer. Remove it from --features."
         )
-    chosen = list(features) if features else [c for c in columns if c != target]
+    chosen = list(dict.fromkeys(features)) if features else [c for c in columns if c != target]
     chosen = [c for c in chosen if c not in drop]
     if not chosen:
         raise InputError(
