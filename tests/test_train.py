@@ -23,8 +23,9 @@ from sklearn.ensemble import RandomForestClassifier
 from conftest import clean_env, git, new_dvc_repo
 from mlops_ci.__main__ import main
 from mlops_ci.config import load_config
-from mlops_ci.errors import ConfigError
+from mlops_ci.errors import ConfigError, InputError
 from mlops_ci.evaluation.estimators import check_name, inside
+from mlops_ci.evaluation.train_info import read_train_info
 from mlops_ci.models import load_model, skops_types
 
 RF = """\
@@ -105,6 +106,8 @@ def test_trains_the_forest_params_name_and_the_skops_file_predicts_the_same(
     assert info["trusted_types"] == skops_types(work / "model.skops")
     assert set(info["versions"]) >= {"python", "scikit-learn", "numpy", "pandas", "skops"}
     assert info["versions"]["scikit-learn"] and info["training_seconds"] >= 0
+
+    assert read_train_info(work / "model.train.json") == info  # it meets its schema
 
     loaded = load_model(work / "model.skops", trusted_types=info["trusted_types"])
     X, y = cancer.drop(columns=["id", "label"]), cancer["label"]
@@ -188,6 +191,20 @@ def test_joblib_is_an_explicit_opt_in_and_loads_only_with_allow_pickle(
     assert load_model(work / "m.joblib", trusted_types=[], allow_pickle=True).n_estimators == 8
     line = refused(capsys, "--format", "joblib")  # --out model.skops
     assert "named as a skops file but --format is joblib" in line and "model.joblib" in line
+
+
+def test_read_train_info_refuses_a_sidecar_it_did_not_write(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert train(capsys, "--drop", "id")[0] == 0
+    info = info_of(work)
+    info["trusted_types"] = "builtins.eval"
+    (work / "bad.json").write_text(json.dumps(info))
+    with pytest.raises(InputError, match=r"bad.json is not one `mlops-ci train` writes: "
+                       r"trusted_types must be a list"):
+        read_train_info(work / "bad.json")
+    with pytest.raises(InputError, match="does not exist; `mlops-ci train` writes it"):
+        read_train_info(work / "nope.json")
 
 
 def test_the_sidecar_goes_where_info_says(work: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,32 +9,25 @@ scikit-learn are imported inside the functions. See docs/train.md.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import platform
 import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mlops_ci import __version__
 from mlops_ci.errors import InputError
 from mlops_ci.evaluation.estimators import Built, build_model
+from mlops_ci.evaluation.train_info import train_info, write_train_info
 from mlops_ci.evaluation.train_spec import read_model_spec
-from mlops_ci.files import write_text_atomic
 from mlops_ci.models import save_model
 from mlops_ci.predict_chunks import CSV_SUFFIXES, PANDAS_EXTRA, PARQUET_SUFFIXES
 from mlops_ci.security import special_file_problem
 
-INFO_SCHEMA_VERSION = 1
 INFO_SUFFIX = ".train.json"
 TRAIN_FORMATS = ("skops", "joblib")
 _SUFFIX_OF = {"skops": (".skops",), "joblib": (".joblib", ".pkl", ".pickle")}
-VERSIONED = ("scikit-learn", "numpy", "pandas", "scipy", "skops", "pyarrow")
 
 
 @dataclass(frozen=True)
@@ -185,23 +178,6 @@ def _fit_problem(exc: Exception, X: Any, path: Path, params: str) -> str:
     )
 
 
-def versions() -> dict[str, str | None]:
-    """Python's and the libraries' versions (None for one not installed)."""
-    found: dict[str, str | None] = {"python": platform.python_version(), "mlops-ci": __version__}
-    for name in VERSIONED:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = None
-    return found
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars (class labels) as JSON numbers, text or booleans."""
-    item = getattr(value, "item", None)
-    return item() if callable(item) else value
-
-
 def check_format(model_path: Path, fmt: str) -> None:
     if fmt not in TRAIN_FORMATS:
         raise InputError(f"Unknown model format {fmt!r} (--format); use skops or joblib.")
@@ -254,36 +230,19 @@ def train_model(
     X, y = split_table(read_table(data), path=data, target=target, features=features, drop=drop)
     seconds = fit(built, X, y, path=data, params=f"{params_file} `{params_key}`")
     trusted = _save(built.estimator, out, fmt)
-    classes = getattr(built.estimator, "classes_", None)
-    model_step = built.steps[[s.role for s in built.steps].index("model")]
-    document: dict[str, Any] = {
-        "schema_version": INFO_SCHEMA_VERSION,
-        "estimator": model_step.estimator,
-        "params": model_step.params,
-        "pipeline": [
-            {"role": s.role, "estimator": s.estimator, "params": s.params} for s in built.steps
-        ] if len(built.steps) > 1 or spec.pipeline else None,
-        "seed": seed if any(s.seeded for s in built.steps) else None,
-        "params_file": params_file.as_posix(),
-        "params_key": params_key,
-        "training_seconds": round(seconds, 6),
-        "data": {
-            "path": data.as_posix(),
-            "rows": int(X.shape[0]),
-            "n_features": int(X.shape[1]),
-            "features": [str(c) for c in X.columns],
-            "target": target,
-        },
-        "classes": None if classes is None else [_plain(c) for c in classes],
-        "model": {
-            "path": out.as_posix(),
-            "format": fmt,
-            "sha256": hashlib.sha256(out.read_bytes()).hexdigest(),
-        },
-        "trusted_types": trusted,
-        "versions": versions(),
-    }
+    document = train_info(
+        built,
+        pipeline=spec.pipeline,
+        seed=seed,
+        params=(params_file, params_key),
+        seconds=seconds,
+        data=data,
+        rows=int(X.shape[0]),
+        features=[str(c) for c in X.columns],
+        target=target,
+        model=(out, fmt),
+        trusted_types=trusted,
+    )
     info_path = info if info is not None else default_info_path(out)
-    info_path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(info_path, json.dumps(document, indent=2, sort_keys=False) + "\n")
+    write_train_info(info_path, document)
     return Trained(built.estimator, document, out, info_path)
