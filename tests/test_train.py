@@ -409,6 +409,23 @@ def test_a_nested_params_key(work: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert train(capsys, "--params-key", "train.model", "--drop", "id")[0] == 0
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "model:\n  estimator: sklearn.cluster.FeatureAgglomeration\n  params: {memory: cache}\n",
+        "model:\n  estimator: sklearn.pipeline.Pipeline\n"
+        "  params: {steps: [[a, passthrough]], memory: cache}\n",
+    ],
+)
+def test_a_joblib_cache_directory_from_params_is_refused(
+    work: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    (work / "params.yaml").write_text(text)
+    line = refused(capsys)
+    assert "params.yaml, line 3: model.params.memory is 'cache'" in line
+    assert "would cache its work as pickles there and load them back" in line
+
+
 def test_params_only_the_fit_refuses_name_the_params_file(
     work: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -26,6 +26,8 @@ from mlops_ci.schemas import describe_value
 MAX_NAME = 200
 _DOTTED = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)+")
 SKLEARN_EXTRA = "mlops-ci[evaluate]"
+# params whose value names a joblib cache directory, whose pickles a fit would load
+UNPICKLING_PARAMS = ("memory",)
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,13 @@ def _one(step: StepSpec, allowed: tuple[str, ...], where: Where, seed: int, buil
          role: str) -> Any:
     cls = resolve_class(step.estimator, allowed, where=where((*step.key, "estimator")))
     params = dict(step.params)
+    for name in UNPICKLING_PARAMS:
+        if params.get(name) not in (None, False):
+            raise ConfigError(
+                f"{where((*step.key, 'params', name))} is {describe_value(params[name])}: "
+                f"{step.estimator} would cache its work as pickles there and load them back, "
+                "which runs code from whatever files the directory holds. Remove the param."
+            )
     accepted = _parameters(cls)
     seeded = "random_state" in accepted and "random_state" not in params
     if seeded:
