@@ -403,6 +403,23 @@ def test_params_files_of_the_wrong_shape_are_refused(
     assert expected in refused(capsys, *args)
 
 
+def test_non_finite_params_are_data_and_the_sidecar_stays_strict_json(
+    work: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (work / "params.yaml").write_text(
+        "evaluate: {threshold: .nan}\n"
+        "model:\n  steps:\n    - estimator: sklearn.preprocessing.StandardScaler\n"
+        "    - estimator: sklearn.linear_model.LogisticRegression\n"
+        "      params: {C: .inf, max_iter: 2000}\n"
+    )
+    code, err = train(capsys, "--drop", "id")
+    assert code == 0, err
+    text = (work / "model.train.json").read_text()
+    assert "Infinity" not in text and "NaN" not in text
+    assert info_of(work)["params"]["C"] == ".inf"
+    assert info_of(work)["pipeline"][1]["params"]["C"] == ".inf"
+
+
 def test_a_nested_params_key(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     nested = "".join(f"  {line}\n" for line in RF.splitlines())
     (work / "params.yaml").write_text(f"train:\n{nested}")

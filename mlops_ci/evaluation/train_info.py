@@ -9,6 +9,7 @@ read it with :func:`read_train_info`. See docs/train.md.
 from __future__ import annotations
 
 import hashlib
+import math
 import platform
 from collections.abc import Sequence
 from importlib import metadata
@@ -43,6 +44,17 @@ def _plain(value: Any) -> Any:
     return item() if callable(item) else value
 
 
+def _json_params(value: Any) -> Any:
+    """Params as strict JSON holds them: `.inf` and `.nan` as the text YAML writes them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    if isinstance(value, list):
+        return [_json_params(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_params(v) for k, v in value.items()}
+    return value
+
+
 def train_info(
     built: Built,
     *,
@@ -65,9 +77,10 @@ def train_info(
     return {
         "schema_version": TRAIN_INFO_VERSION,
         "estimator": final.estimator,
-        "params": final.params,
+        "params": _json_params(final.params),
         "pipeline": [
-            {"role": s.role, "estimator": s.estimator, "params": s.params} for s in built.steps
+            {"role": s.role, "estimator": s.estimator, "params": _json_params(s.params)}
+            for s in built.steps
         ] if several else None,
         "seed": seed if any(step.seeded for step in built.steps) else None,
         "params_file": params[0].as_posix(),
@@ -97,7 +110,7 @@ def write_train_info(path: Path, document: dict[str, Any]) -> None:
 
     _check(document, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json.dumps(document, indent=2) + "\n")
+    write_text_atomic(path, json.dumps(document, indent=2, allow_nan=False) + "\n")
 
 
 def read_train_info(path: Path) -> dict[str, Any]:

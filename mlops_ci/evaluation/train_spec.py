@@ -75,7 +75,7 @@ def read_model_spec(path: Path, key: str) -> ModelSpec:
         raise ConfigError(f"{path} is not UTF-8 text; save it with UTF-8 encoding.") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the params file ({exc.strerror}).") from None
-    document, positions = parse_document(text, name)
+    document, positions = parse_document(text, name, non_finite=True)  # `max_x: .inf`
     where = Where(name, positions)
     section: object = document
     keys: KeyPath = ()
