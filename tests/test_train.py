@@ -393,6 +393,9 @@ def test_params_the_estimator_refuses_name_the_key(
          "    - estimator: sklearn.svm.SVC\n", (), "model.steps[0].estimator is "
          "'sklearn.linear_model.LogisticRegression', which does not transform data"),
         ("model: [\n", (), "YAML syntax error"),
+        ("model:\n  estimator: sklearn.multiclass.OneVsRestClassifier\n", (),
+         "params.yaml, line 2: model.estimator: sklearn.multiclass.OneVsRestClassifier cannot "
+         "be built from params.yaml's plain values"),
     ],
 )
 def test_params_files_of_the_wrong_shape_are_refused(
@@ -455,6 +458,15 @@ def test_params_only_the_fit_refuses_name_the_params_file(
     assert "Training on data/train.csv failed: " in line and "n_components=500" in line
     assert "Check the estimator's params (params.yaml `model`)" in line
     assert not (work / "model.skops").exists() and not list(work.glob(".model*"))
+
+
+def test_a_model_that_cannot_be_written_is_named(work: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "blocked").write_text("a file where the model's directory would be")
+    line = refused(capsys, "--drop", "id", "--out", "blocked/model.skops")
+    assert "Cannot write the model file blocked/model.skops" in line and ".tmp" not in line
+    line = refused(capsys, "--drop", "id", "--info", "blocked/info.json")
+    assert "Cannot write the training sidecar blocked/info.json" in line
 
 
 # --- refusals of the data -------------------------------------------------------------------

@@ -199,9 +199,12 @@ def _parameters(cls: type[Any]) -> set[str]:
 def _unknown_param(step: StepSpec, cls: type[Any], accepted: set[str], exc: TypeError,
                    where: Where) -> ConfigError:
     unknown = next((name for name in step.params if name not in accepted), None)
-    if unknown is None:
+    if unknown is None:  # a required argument, such as a meta-estimator's `estimator`
+        key = (*step.key, "params" if step.params else "estimator")
         return ConfigError(
-            f"{where((*step.key, 'params'))}: {step.estimator} refused its params: {exc}."
+            f"{where(key)}: {step.estimator} cannot be built from params.yaml's plain values "
+            f"({exc}); an estimator that needs another estimator or an object as a param "
+            "cannot be named here. Choose one that takes plain params."
         )
     close = difflib.get_close_matches(unknown, sorted(accepted), n=1)
     every = ", ".join(sorted(accepted))

@@ -9,6 +9,7 @@ scikit-learn are imported inside the functions. See docs/train.md.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import time
@@ -192,17 +193,20 @@ def check_format(model_path: Path, fmt: str) -> None:
 
 def _save(model: Any, out: Path, fmt: str) -> list[str]:
     """save_model to a temporary file beside *out*, renamed into place: never half a model."""
-    out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp{out.suffix}")
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         trusted = save_model(model, partial, format=fmt)  # type: ignore[arg-type]
         os.replace(partial, out)
+    except InputError as exc:  # save_model's words name the temporary file: name the model's
+        raise InputError(str(exc).replace(str(partial), str(out))) from exc
     except OSError as exc:
         raise InputError(
             f"Cannot write the model file {out}: {exc.strerror or exc}; choose a writable path."
         ) from exc
     finally:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # nothing to remove where nothing could be written
+            partial.unlink(missing_ok=True)
     return trusted
 
 

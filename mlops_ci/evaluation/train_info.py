@@ -109,7 +109,13 @@ def write_train_info(path: Path, document: dict[str, Any]) -> None:
     import json
 
     _check(document, str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"Cannot write the training sidecar {path}: {exc.strerror or exc}; choose a "
+            "writable path (--info)."
+        ) from exc
     write_text_atomic(path, json.dumps(document, indent=2, allow_nan=False) + "\n")
 
 
