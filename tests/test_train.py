@@ -7,6 +7,7 @@ command as a stage of a real DVC pipeline under `dvc repro`.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -17,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.ensemble import RandomForestClassifier
 
@@ -24,6 +27,7 @@ from conftest import clean_env, git, new_dvc_repo
 from mlops_ci.__main__ import main
 from mlops_ci.config import load_config
 from mlops_ci.errors import ConfigError, InputError
+from mlops_ci.evaluation import estimators
 from mlops_ci.evaluation.estimators import check_name, inside
 from mlops_ci.evaluation.train_info import read_train_info
 from mlops_ci.models import load_model, skops_types
@@ -237,10 +241,19 @@ ATTACKS = [
 
 @pytest.mark.parametrize("name", ATTACKS)
 def test_names_outside_the_allowlist_or_odd_are_refused_with_the_key_and_the_fix(
-    work: Path, capsys: pytest.CaptureFixture[str], name: str
+    work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
+    imported: list[str] = []
+    real = importlib.import_module
+
+    def recording(module: str, package: str | None = None) -> Any:
+        imported.append(module)
+        return real(module, package)
+
+    monkeypatch.setattr(estimators.importlib, "import_module", recording)
     (work / "params.yaml").write_text(f"model:\n  estimator: {json.dumps(name)}\n")
     line = refused(capsys)
+    assert imported == []  # refused on its text, before any import
     assert "params.yaml, line 2: model.estimator is " in line
     assert "sklearn.ensemble.RandomForestClassifier" in line  # the fix names a real estimator
     assert not (work / "model.skops").exists()
@@ -288,6 +301,22 @@ def test_check_name_matches_whole_dotted_parts() -> None:
     assert not inside("sklearnx", ("sklearn",)) and not inside("sk", ("sklearn",))
     with pytest.raises(ConfigError, match="outside"):
         check_name("sklearn_extra.X", ("sklearn",), where="w")
+
+
+@given(
+    st.text(max_size=60)
+    | st.sampled_from(ATTACKS).map(lambda a: a + "x")
+    | st.from_regex(r"(sklearn|sklearnx|xgboost|os|_x)(\.[A-Za-z_][A-Za-z0-9_]{0,6}){1,3}",
+                    fullmatch=True)
+)
+def test_check_name_lets_through_only_public_names_inside_the_allowlist(name: str) -> None:
+    try:
+        module, cls = check_name(name, ("sklearn", "xgboost"), where="w")
+    except ConfigError:
+        return
+    assert inside(module, ("sklearn", "xgboost")) and f"{module}.{cls}" == name
+    assert all(part.isascii() and part.isidentifier() and not part.startswith("_")
+               for part in name.split("."))
 
 
 def test_allowed_modules_in_mlops_yaml_adds_a_library_and_nothing_it_re_exports(
