@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -496,6 +497,20 @@ def test_a_model_that_cannot_be_written_is_named(work: Path,
     assert "Cannot write the model file blocked/model.skops" in line and ".tmp" not in line
     line = refused(capsys, "--drop", "id", "--info", "blocked/info.json")
     assert "Cannot write the training sidecar blocked/info.json" in line
+
+
+def test_the_documented_params_build(tmp_path: Path) -> None:
+    from mlops_ci.evaluation.estimators import build_model
+    from mlops_ci.evaluation.train_spec import read_model_spec
+
+    docs = (Path(__file__).parents[1] / "docs" / "train.md").read_text()
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", docs, re.S) if b.startswith(("model:",
+              "# params.yaml"))]
+    assert len(blocks) == 3
+    for block in blocks:
+        (tmp_path / "params.yaml").write_text(block)
+        built = build_model(read_model_spec(tmp_path / "params.yaml", "model"))
+        assert hasattr(built.estimator, "fit")
 
 
 # --- refusals of the data -------------------------------------------------------------------
