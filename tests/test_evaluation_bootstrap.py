@@ -50,12 +50,17 @@ def test_poisson1_draws_follow_poisson_one() -> None:
     assert abs(draws.mean() - 1.0) < 0.005 and abs(draws.var() - 1.0) < 0.01
 
 
+def _block(seed: int, block: int, rows: int = poisson.BLOCK_ROWS) -> np.ndarray:
+    return np.concatenate(list(poisson.row_block_weights(seed, block, 100, rows)))
+
+
 def test_row_weights_depend_on_seed_and_block_only() -> None:
-    first = poisson.row_block_weights(7, 3, 100)
+    first = _block(7, 3)
     assert first.shape == (poisson.BLOCK_ROWS, 100)
-    assert np.array_equal(first, poisson.row_block_weights(7, 3, 100))
-    assert not np.array_equal(first, poisson.row_block_weights(7, 4, 100))
-    assert not np.array_equal(first, poisson.row_block_weights(8, 3, 100))
+    assert np.array_equal(first, _block(7, 3))
+    assert np.array_equal(first[:300], _block(7, 3, rows=300))  # a partial block: its rows'
+    assert not np.array_equal(first, _block(7, 4))
+    assert not np.array_equal(first, _block(8, 3))
 
 
 def test_cell_counts_bootstrap_like_row_weights() -> None:

@@ -226,9 +226,12 @@ class RowSums:
                 self._filled = 0
 
     def _block_sums(self, rows: int) -> tuple[np.ndarray, np.ndarray]:
-        weights = poisson.row_block_weights(self.seed, self._blocks, self.replicates)[:rows]
         block = self._block[:rows]
-        return block.sum(axis=0), weights.T @ block
+        weighted = np.zeros_like(self.weighted)
+        subs = poisson.row_block_weights(self.seed, self._blocks, self.replicates, rows)
+        for start, weights in zip(range(0, rows, poisson.SUB_ROWS), subs, strict=True):
+            weighted += weights.T @ block[start : start + poisson.SUB_ROWS]
+        return block.sum(axis=0), weighted
 
     def totals(self) -> tuple[np.ndarray, np.ndarray]:
         """The plain (columns,) and weighted (B, columns) sums of every row so far."""

@@ -20,10 +20,12 @@ numpy is imported here; this module is never imported by ``mlops-ci --help``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
 BLOCK_ROWS = 1024
+SUB_ROWS = 64  # a block's weights are drawn and used this many rows at a time
 # SeedSequence spawn keys of the two kinds of draws, so that they never share a stream.
 _ROW_STREAM = 0
 _CELL_STREAM = 1
@@ -57,11 +59,16 @@ def poisson1(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return weights
 
 
-def row_block_weights(seed: int, block: int, replicates: int) -> np.ndarray:
-    """The weights of rows ``block*BLOCK_ROWS`` to ``(block+1)*BLOCK_ROWS - 1``, one row each,
-    shape ``(BLOCK_ROWS, replicates)``; the same for the same *seed* and *block*, always."""
+def row_block_weights(
+    seed: int, block: int, replicates: int, rows: int = BLOCK_ROWS
+) -> Iterator[np.ndarray]:
+    """The weights of the first *rows* rows of block *block* (rows ``block*BLOCK_ROWS`` on),
+    one row each, as arrays of :data:`SUB_ROWS` x *replicates* (the last one cut to *rows*),
+    small enough to stay in cache. The same for the same *seed* and *block*, always."""
     sequence = np.random.SeedSequence(seed, spawn_key=(_ROW_STREAM, block))
-    return poisson1(np.random.Generator(np.random.PCG64(sequence)), (BLOCK_ROWS, replicates))
+    rng = np.random.Generator(np.random.PCG64(sequence))
+    for start in range(0, rows, SUB_ROWS):
+        yield poisson1(rng, (SUB_ROWS, replicates))[: rows - start]
 
 
 def cell_weights(seed: int, counts: np.ndarray, replicates: int) -> np.ndarray:
