@@ -158,6 +158,8 @@ def test_intervals_can_be_read_midway() -> None:
 
 
 def test_accuracy_interval_covers_the_truth_95_percent_of_the_time() -> None:
+    """400 datasets of 2000 rows, B = 400: measured 93.5 % here (94.65 % over 2000 other
+    datasets); asserted: inside the 99 % binomial band around 95 % (92.0 to 97.5 %)."""
     datasets, n, truth = 400, 2000, 0.8
     rng = np.random.default_rng(2026)
     y = rng.integers(0, 2, (datasets, n))
@@ -238,6 +240,10 @@ def test_bad_rows_are_input_errors() -> None:
         BootstrapAccumulator("binary", replicates=100).intervals()
     with pytest.raises(InputError, match=r"y_true holds 'a' at row 0, which is not one of the"):
         BootstrapAccumulator("binary", replicates=100).update(["a"], ["b"])
+    with pytest.raises(InputError, match="y_true is missing at row 4;"):
+        acc.update(np.array([0, None], dtype=object), np.array([0, 1], dtype=object))
+    with pytest.raises(InputError, match="y_pred is missing at row 4;"):
+        acc.update([0, 1], [1.0, math.nan])
     reg = BootstrapAccumulator("regression", replicates=100)
     with pytest.raises(InputError, match=r"y_pred holds nan at row 1;"):
         reg.update([1.0, 2.0], [1.0, float("nan")])

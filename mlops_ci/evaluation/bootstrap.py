@@ -140,6 +140,14 @@ class LabelCodes:
         self._sorted = self.labels[self._order]
 
     def encode(self, values: np.ndarray, column: str, first_row: int) -> np.ndarray:
+        missing = values != values  # NaN
+        if values.dtype == object:
+            missing |= values == None  # noqa: E711 - element-wise, None in an object column
+        if np.any(missing):
+            row = first_row + int(np.flatnonzero(missing)[0])
+            raise InputError(
+                f"{column} is missing at row {row}; drop the rows with missing values."
+            )
         try:
             where = np.clip(np.searchsorted(self._sorted, values), 0, self._sorted.size - 1)
             found = self._sorted[where] == values
@@ -152,8 +160,8 @@ class LabelCodes:
             bad = int(np.flatnonzero(~found)[0])
             raise InputError(
                 f"{column} holds {shown(values[bad])} at row {first_row + bad}, which is not "
-                f"one of the class labels {self.labels.tolist()!r}; drop rows with missing "
-                "values or add the label."
+                f"one of the class labels {self.labels.tolist()!r}; add the label, or drop the "
+                "rows that hold it."
             )
         return np.asarray(self._order[where], dtype=np.int64)
 
