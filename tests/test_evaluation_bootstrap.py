@@ -1,4 +1,4 @@
-"""mlops_ci/evaluation/bootstrap.py and poisson.py: streaming Poisson bootstrap intervals.
+"""mlops_ci/evaluation/bootstrap.py, sufficient.py, poisson.py: streaming bootstrap intervals.
 
 The statistical tests run many synthetic datasets with a known truth and assert with a stated
 tolerance: the 99 % band of a binomial count over that many trials.
@@ -15,12 +15,8 @@ from sklearn import metrics as skm
 
 from mlops_ci.errors import InputError
 from mlops_ci.evaluation import poisson
-from mlops_ci.evaluation.bootstrap import (
-    BootstrapAccumulator,
-    Interval,
-    RowSums,
-    metric_names,
-)
+from mlops_ci.evaluation.bootstrap import BootstrapAccumulator, Interval, metric_names
+from mlops_ci.evaluation.sufficient import RowSums
 
 
 def _binary_band(trials: int, p: float, confidence: float = 0.99) -> tuple[float, float]:

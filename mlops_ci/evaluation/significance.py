@@ -29,8 +29,8 @@ from mlops_ci.evaluation.bootstrap import (
     Resampler,
     check_level,
     percentile_interval,
-    shown,
 )
+from mlops_ci.evaluation.sufficient import shown
 
 Significance = Literal["significant", "within noise"]
 Direction = Literal["higher", "lower", "unchanged", "unknown"]
