@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 from mlops_ci.errors import InputError
-from mlops_ci.evaluation.bootstrap import Interval
+from mlops_ci.evaluation.bootstrap import BootstrapAccumulator, Interval
 from mlops_ci.evaluation.significance import (
     McNemarAccumulator,
     McNemarResult,
@@ -110,6 +110,25 @@ def test_the_same_weights_pair_base_and_head() -> None:
         assert result.p_value == 1.0
         assert result.base == result.head
         assert judge(result, ALPHA).direction == "unchanged"
+
+
+def test_pairing_narrows_the_interval_of_a_small_change() -> None:
+    """Head = base with 2 % of the rows changed: shared weights make the difference's interval
+    far narrower than two independent intervals would (about sqrt(2) x one side's width)."""
+    rng = np.random.default_rng(4)
+    labels = [0, 1, 2]
+    y = rng.integers(0, 3, 5000)
+    base = np.where(rng.random(5000) < 0.7, y, rng.integers(0, 3, 5000))
+    head = np.where(rng.random(5000) < 0.02, y, base)
+    paired = PairedBootstrap("multiclass", ["accuracy", "macro_f1"], replicates=500, labels=labels)
+    paired.update(y, base, head)
+    for name, result in paired.results().items():
+        alone = BootstrapAccumulator("multiclass", [name], replicates=500, labels=labels)
+        alone.update(y, base)
+        assert result.base.estimate == alone.intervals()[name].estimate
+        side = result.base.high - result.base.low
+        assert result.difference.high - result.difference.low < 0.3 * side
+        assert judge(result, ALPHA).direction == "higher"
 
 
 def test_paired_results_are_the_same_for_every_chunk_size() -> None:
