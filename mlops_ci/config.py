@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from mlops_ci.config_schema import validate_config
+from mlops_ci.config_train import TrainConfig, train_config
 from mlops_ci.config_yaml import KeyPath, Positions, line_at, parse_document
 from mlops_ci.config_yaml import at as _at
 from mlops_ci.errors import ConfigError, Location
@@ -155,6 +156,7 @@ class Config:
     comment: CommentConfig
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     base: BaseConfig = field(default_factory=BaseConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)  # what `mlops-ci train` may build
     found: bool = True  # False: the repository has no mlops.yaml, and these are the defaults
 
     @property
@@ -296,6 +298,7 @@ def _resolve(
         ),
         pipeline=_pipeline(section("pipeline"), positions, name),
         base=BaseConfig(missing=section("base").get("missing", BaseConfig.missing)),
+        train=train_config(section("train"), positions, name),
         found=found,
     )
 
