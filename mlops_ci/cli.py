@@ -365,3 +365,5 @@ def doctor(
             stderr=sys.stderr,
         )
     )
+
+from mlops_ci import cli_release  # noqa: E402, F401 - registers `mlops-ci release`
