@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from release_repo import ReleaseRepo, build_template, copy_of
 
 from conftest import cli, dvc, git, tree_state
 from github_fake.reviews import add_review, merge_pull
@@ -22,9 +23,8 @@ from github_fake.state import BOT_TOKEN, OWNER, REPO
 from mlops_ci.commands.release import release
 from mlops_ci.config import load_config
 from mlops_ci.errors import EXIT_GATE_FAILED, EXIT_USAGE, MlopsError
-from mlops_ci.release.approve import check_reproducible
 from mlops_ci.registry_tags import RELEASE_FORM
-from release_repo import ReleaseRepo, build_template, copy_of
+from mlops_ci.release.approve import check_reproducible
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +177,7 @@ def test_gates_are_judged_against_the_previous_release(repo: ReleaseRepo) -> Non
     repo.tag("v1.1.0")
     repo.commit_model(-0.01, "Worse than v1.1.0 by 0.04: within max_drop")
     repo.tag("v1.2.0")
-    code, out, err = run_release(repo, dict(os.environ), tag="v1.2.0", dry_run=True)
+    code, _, err = run_release(repo, dict(os.environ), tag="v1.2.0", dry_run=True)
     assert code == 0, err
     assert "against previous release v1.1.0" in err
 
