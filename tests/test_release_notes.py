@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from factories import make_card, make_report
 from gfm_inert import headings_of, hostile_report, inert_problems
 from mermaid_check import mermaid_blocks, mermaid_errors
+
+from factories import make_card, make_report
 from mlops_ci.release.notes import BODY_LIMIT, History, Point, history_chart, render_notes
 from mlops_ci.render_untrusted import render_untrusted_card_body
 
