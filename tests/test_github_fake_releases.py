@@ -248,7 +248,8 @@ def test_an_immutable_release_is_frozen_once_published_and_its_tag_burns(
                      json={"draft": False}).json()
     assert published["immutable"] is True
 
-    assert upload(github_api, published, "b.bin", b"b").status_code == 422
+    frozen = upload(github_api, published, "b.bin", b"b")
+    assert frozen.status_code == 422 and "Cannot upload assets to an immutable" in frozen.text
     asset_id = published["assets"][0]["id"]
     assert call(github_api, "DELETE", f"{REPO_PATH}/releases/assets/{asset_id}").status_code == 422
     assert call(github_api, "PATCH", f"{REPO_PATH}/releases/{release['id']}",
@@ -260,7 +261,7 @@ def test_an_immutable_release_is_frozen_once_published_and_its_tag_burns(
     assert call(github_api, "DELETE", f"{REPO_PATH}/releases/{release['id']}").status_code == 204
     again = call(github_api, "POST", f"{REPO_PATH}/releases",
                  json={"tag_name": "v1.0.0", "draft": True})
-    assert again.status_code == 422 and "cannot be reused" in again.text
+    assert again.status_code == 422 and "was used by an immutable release" in again.text
 
 
 def test_add_release_seeds_published_assets_with_digests(github_api: FakeGitHub) -> None:

@@ -16,6 +16,9 @@ failing, and a retry would post it twice. The client raises :class:`GitHubUncert
 instead, and the caller decides: the sticky-comment layer lists the comments again and posts
 only if its comment is not there. A POST is retried when the connection was never established,
 or when the caller passes ``idempotent=True`` (a commit status: posting it twice is harmless).
+
+The token goes to :attr:`GitHubClient.token_origins` only: the API's, and the upload origin
+that :mod:`mlops_ci.github.transfer` admits (docs/github.md, "Publishing releases").
 """
 
 from __future__ import annotations
@@ -110,6 +113,7 @@ class GitHubClient:
             check_token(token, source="the token given")
         self.api_url = api_url.rstrip("/")
         self._origin = f"{parts.scheme}://{parts.netloc}"
+        self.token_origins = {self._origin}
         self._base_path = parts.path
         self.timeout = timeout
         self.max_retries = max_retries
@@ -155,12 +159,17 @@ class GitHubClient:
         ok: Collection[int] = (200, 201, 204),
         allow_404: bool = False,
         idempotent: bool | None = None,
+        body: Callable[[], Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        allow_redirects: bool = True,
     ) -> requests.Response | None:
         """Send one request, retrying what is safe to retry; None for a 404 when ``allow_404``.
 
-        ``path`` is joined onto the API URL, or is a full URL on the same host (a ``Link``).
-        ``idempotent`` says whether repeating the request is harmless; by default every method
-        but POST is. Raises a :class:`GitHubRequestError` subclass for every other outcome.
+        ``path`` is joined onto the API URL, or is a full URL on a :attr:`token_origins` origin
+        (a ``Link``, an upload URL). ``idempotent``: whether repeating it is harmless (every
+        method but POST, by default). ``body`` makes a fresh body (an upload) per attempt.
+        Raises a :class:`GitHubRequestError` subclass for every other outcome.
         """
         import requests
 
@@ -176,7 +185,9 @@ class GitHubClient:
             started = time.monotonic()
             try:
                 response = self._session.request(
-                    method, url, params=params, json=json, timeout=self.timeout
+                    method, url, params=params, json=json, timeout=self.timeout,
+                    data=None if body is None else body(), headers=headers, stream=stream,
+                    allow_redirects=allow_redirects,
                 )
             except requests.RequestException as exc:
                 log.debug("%s %s -> %s (%d ms)", method, shown, type(exc).__name__,
@@ -266,7 +277,7 @@ class GitHubClient:
     def _url(self, path: str) -> str:
         if re.match(r"https?://", path):
             # Only ever send the token to the API's own host (Link headers are full URLs).
-            if not path.startswith(self._origin + "/"):
+            if not any(path.startswith(origin + "/") for origin in self.token_origins):
                 raise GitHubError(
                     f"GitHub pointed at {urlsplit(path).netloc}, outside {self._origin}; "
                     "mlops-ci does not send the token there."

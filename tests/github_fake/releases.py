@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from .state import Principal, Repo, Urls, User, user_json
 
@@ -175,7 +175,7 @@ def check_tag_free(repo: Repo, tag: str, release: Release | None = None) -> None
     if tag in repo.burnt_tags:
         raise _api_error(422, "Validation Failed", [
             {"resource": "Release", "code": "custom", "field": "tag_name",
-             "message": f"tag_name {tag} was used by an immutable release and cannot be reused"}])
+             "message": "tag_name was used by an immutable release"}])
     for other in repo.releases.values():
         if other is not release and not other.draft and other.tag_name == tag:
             raise _api_error(422, "Validation Failed", [
@@ -184,9 +184,7 @@ def check_tag_free(repo: Repo, tag: str, release: Release | None = None) -> None
 
 def refuse_if_frozen(release: Release, what: str) -> None:
     if release.immutable:
-        raise _api_error(422, "Validation Failed", [
-            {"resource": "Release", "code": "custom", "field": "immutable",
-             "message": f"Cannot {what} an immutable release."}])
+        raise _api_error(422, f"Cannot {what} an immutable release")
 
 
 def publish(repo: Repo, release: Release, now: str, make_latest: str = "true") -> None:
@@ -249,7 +247,7 @@ def get_release(fake: FakeGitHub, repo: Repo, params: dict[str, Any], body: Any,
 def get_release_by_tag(fake: FakeGitHub, repo: Repo, params: dict[str, Any], body: Any,
                        principal: Principal | None, record: RecordedRequest) -> Answer:
     for release in newest_first(repo):
-        if not release.draft and release.tag_name == params["tag"]:
+        if not release.draft and release.tag_name == unquote(params["tag"]):
             return _answer(200, _json(fake, repo, release))
     raise _api_error(404, "Not Found")
 
@@ -319,7 +317,7 @@ def get_asset(fake: FakeGitHub, repo: Repo, params: dict[str, Any], body: Any,
 def delete_asset(fake: FakeGitHub, repo: Repo, params: dict[str, Any], body: Any,
                  principal: Principal | None, record: RecordedRequest) -> Answer:
     release, asset = find_asset(repo, params["asset_id"], principal)
-    refuse_if_frozen(release, "delete an asset of")
+    refuse_if_frozen(release, "delete assets of")
     release.assets.remove(asset)
     return _answer(204, None)
 
@@ -334,7 +332,7 @@ def add_upload(fake: FakeGitHub, repo: Repo, release: Release, principal: Princi
                name: str, label: str | None, content_type: str, content: bytes,
                *, complete: bool = True) -> Asset:
     """Store an uploaded asset (a ``starter`` one when the upload failed midway)."""
-    refuse_if_frozen(release, "upload an asset to")
+    refuse_if_frozen(release, "upload assets to")
     if release.asset(name) is not None:
         raise _api_error(422, "Validation Failed", [
             {"resource": "ReleaseAsset", "code": "already_exists", "field": "name"}])

@@ -102,20 +102,28 @@ class ReleaseTransfer:
         )
 
     def handle_upload(self, handler: _Handler, *, on_api_host: bool) -> Answer | None:
-        from .server import Answer, ApiError, RecordedRequest
+        """Answer one upload (None: reset the connection), recorded in the fake's log."""
+        from .server import RecordedRequest
 
-        fake = self.fake
         parts = urlsplit(handler.path)
         record = RecordedRequest(
             method=handler.command, path=parts.path,
             query=parse_qs(parts.query, keep_blank_values=True),
             headers={k.lower(): v for k, v in handler.headers.items()}, body=None,
         )
-        with fake._lock:
-            fake.requests.append(record)
+        with self.fake._lock:
+            self.fake.requests.append(record)
+        answer = self._upload(handler, record, parts.path, on_api_host=on_api_host)
+        record.status = None if answer is None else answer.status
+        return answer
+
+    def _upload(self, handler: _Handler, record: RecordedRequest, path: str, *,
+                on_api_host: bool) -> Answer | None:
+        from .server import Answer, ApiError
+
+        fake = self.fake
         length = record.headers.get("content-length")
         try:
-            path = parts.path
             if on_api_host:
                 if not fake.prefix or not path.startswith(_UPLOAD_PREFIX + "/"):
                     raise Rejection(404, "Not Found: release assets are uploaded to the "
