@@ -23,7 +23,7 @@ def notes(report=None, **overrides):  # type: ignore[no-untyped-def]
     return render_notes(report, **kwargs)
 
 
-def test_the_notes_say_the_verdict_the_diff_against_the_previous_release_and_fold_the_card() -> None:
+def test_notes_say_the_verdict_the_diff_against_the_previous_release_fold_the_card() -> None:
     text = notes()
     assert text.startswith("## churn v1.2.0\n")
     assert "✅ **Passed**" in text

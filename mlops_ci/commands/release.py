@@ -218,22 +218,32 @@ def publish(
 ) -> int:
     """Publish the release, write the GTO tag, record the deployment, set the step outputs."""
     from mlops_ci.github.actions import append_step_summary, write_outputs
+    from mlops_ci.github.releases import find_release
     from mlops_ci.release.publish import publish_release
+    from mlops_ci.release.published import verify_published
     from mlops_ci.release.tagging import write_gto_tag
 
     request = plan.request
-    result = publish_release(
-        client, ctx.repository, tag=request.tag, name=plan.name, body=plan.notes,
-        prerelease=request.prerelease, files=plan.bundle.files,
-        target_commitish=request.commit,
-    )
+    existing = find_release(client, ctx.repository, request.tag)
+    if existing is not None and not existing.get("draft"):
+        bundle = plan.bundle
+        result = verify_published(
+            client, ctx.repository, existing, names=bundle.files,
+            sources={name: bundle.digests[name] for name in bundle.sources},
+        )
+    else:  # none yet, or the draft an interrupted run left: completed
+        result = publish_release(
+            client, ctx.repository, tag=request.tag, name=plan.name, body=plan.notes,
+            prerelease=request.prerelease, files=plan.bundle.files,
+            target_commitish=request.commit,
+        )
     what = "was already published" if result.already_published else "published"
     print(log_safe(f"mlops-ci: release {request.tag} {what}: {result.html_url}"), file=stderr)
     if write_gto_tag(root, request, plan.report, env, token):
         print(log_safe(f"mlops-ci: tagged {request.gto_tag} and pushed it to origin"),
               file=stderr)
     environment = config.release.environment
-    if environment:
+    if environment and not _deployed(client, ctx.repository, request.tag, environment):
         from mlops_ci.github.deployments import record_deployment
 
         record_deployment(
@@ -241,7 +251,7 @@ def publish(
             description=f"{request.artifact} {request.version}",
             payload={"artifact": request.artifact, "version": request.version,
                      "tag": request.tag, "release": result.html_url},
-            environment_url=result.html_url,
+            environment_url=result.html_url, env=env,
         )
         print(log_safe(f"mlops-ci: recorded the deployment of {request.version} to "
                        f"{environment}"), file=stderr)
@@ -249,3 +259,12 @@ def publish(
                    "version": request.version}, env)
     append_step_summary(plan.notes, env)
     return EXIT_OK
+
+
+def _deployed(client: GitHubClient, repo: str, tag: str, environment: str) -> bool:
+    """Whether a re-run finds this release's deployment recorded already."""
+    from mlops_ci.github.releases import repo_path
+
+    found = client.paginate(f"{repo_path(repo)}/deployments",
+                            {"ref": tag, "environment": environment})
+    return any(True for _ in found)

@@ -36,6 +36,7 @@ class Bundle:
     evidence: dict[str, Any]
     signed: bool
     model_names: tuple[str, ...]  # the asset names of the model files
+    sources: tuple[str, ...]  # the asset names of the files taken from the repository as they are
 
 
 def source_files(root: Path, config: Config, report: Report) -> dict[str, Path]:
@@ -139,6 +140,7 @@ def assemble(
         evidence=evidence,
         signed=signing is not None,
         model_names=(model_name,),
+        sources=tuple(files),
     )
 
 
