@@ -21,6 +21,7 @@ from release_repo import ReleaseRepo, build_template, copy_of
 from test_release import actions_env
 
 from conftest import clean_env, cli, git
+from github_fake.releases import UPLOAD
 from github_fake.server import FakeGitHub
 from mlops_ci.github.client import GitHubClient
 from mlops_ci.github.releases import download_asset, find_release, list_assets
@@ -171,3 +172,26 @@ def test_a_registry_tag_of_this_version_on_another_commit_refuses_before_writing
     assert result.code == 2
     assert "'churn@v1.1.0' exists on origin" in result.stderr
     assert [r for r in github_api.requests if r.method != "GET"] == []
+
+
+def test_an_interrupted_release_is_completed_by_the_rerun(
+    signed: tuple[ReleaseRepo, str], github_api: FakeGitHub, tmp_path: Path
+) -> None:
+    repo, pem = signed
+    repo.commit_model(0.01, "Better model")
+    repo.tag("v1.1.0")
+    github_api.inject("reset_mid_body", times=3, on=UPLOAD)
+    first, _ = release_cli(repo, github_api, "v1.1.0", pem)
+    assert first.code != 0 and "draft" in first.stderr
+    assert "Traceback" not in first.stderr
+    (draft,) = github_api.state.repo().releases.values()
+    assert draft.draft
+    assert "churn@v1.1.0" not in repo.origin_tags()  # no registry tag before the release
+
+    again, _ = release_cli(repo, github_api, "v1.1.0", pem)
+    assert again.code == 0, again.stderr
+    (release,) = github_api.state.repo().releases.values()
+    assert release.id == draft.id and not release.draft
+    download(github_api, "v1.1.0", tmp_path / "download")
+    verify_bundle(tmp_path / "download", public_key=repo.root / "keys" / "release.pub")
+    assert "churn@v1.1.0" in repo.origin_tags()
