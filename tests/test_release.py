@@ -300,3 +300,32 @@ def test_a_signing_key_named_but_not_set_is_an_error_naming_it(
     # a dry run says it does not sign, and goes on
     code, out, err = run_release(repo, dict(os.environ), tag="v1.0.1", dry_run=True)
     assert code == 0 and "RELEASE_KEY is not set" in err and "signed:     no" in out
+
+
+def test_one_of_several_models_is_released_by_its_name(repo: ReleaseRepo) -> None:
+    (repo.root / "dvc.yaml").write_text(
+        (repo.root / "dvc.yaml").read_text()
+        + "artifacts:\n  churn: {path: model.pkl, type: model}\n"
+        "  fraud: {path: model.pkl, type: model}\n"
+    )
+    git("commit", "-qam", "Two models", cwd=repo.root)
+    git("tag", "-a", "v2.0.0", "-m", "x", cwd=repo.root)
+    code, _, err = run_release(repo, dict(os.environ), tag="v2.0.0", dry_run=True)
+    assert code == EXIT_USAGE and "several" in err and "churn@v2.0.0" in err
+
+    git("tag", "-a", "fraud@v2.0.0", "-m", "x", cwd=repo.root)
+    code, out, err = run_release(repo, dict(os.environ), tag="fraud@v2.0.0", dry_run=True)
+    assert code == 0, err
+    assert "name:       fraud v2.0.0" in out and "registry tag" not in out
+
+
+def test_a_pipeline_dvc_refuses_is_an_input_error_not_a_crash(repo: ReleaseRepo) -> None:
+    (repo.root / "dvc.yaml").write_text(
+        (repo.root / "dvc.yaml").read_text()
+        + "artifacts:\n  churn: {path: model.pkl, type: model, desc: a, b}\n"
+    )
+    git("commit", "-qam", "An artifact DVC refuses", cwd=repo.root)
+    git("tag", "-a", "v2.0.0", "-m", "x", cwd=repo.root)
+    result = cli("release", "--tag", "v2.0.0", "--dry-run", cwd=repo.root)
+    assert result.code == EXIT_USAGE, result.stderr
+    assert "cannot read the pipeline" in result.stderr and "Traceback" not in result.stderr
