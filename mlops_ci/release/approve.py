@@ -156,9 +156,9 @@ def _dvc_status(root: Path) -> str:
         with Repo(str(root)) as repo:
             status: dict[str, Any] = repo.status()
     except Exception as exc:  # DVC's refusal of the pipeline: its words, one sentence
-        words = " ".join(str(exc).split())[:300] or type(exc).__name__
+        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
         raise InputError(
-            f"`dvc status` cannot read the pipeline ({log_safe(words)}). Run `dvc status` "
+            f"`dvc status` cannot read the pipeline ({log_safe(reason)}). Run `dvc status` "
             "to see why, and fix dvc.yaml or dvc.lock."
         ) from None
     parts = []
