@@ -195,3 +195,25 @@ def test_an_interrupted_release_is_completed_by_the_rerun(
     download(github_api, "v1.1.0", tmp_path / "download")
     verify_bundle(tmp_path / "download", public_key=repo.root / "keys" / "release.pub")
     assert "churn@v1.1.0" in repo.origin_tags()
+
+
+def test_a_missing_key_or_a_key_unlike_the_public_one_publishes_nothing(
+    signed: tuple[ReleaseRepo, str], github_api: FakeGitHub
+) -> None:
+    repo, _ = signed
+    repo.commit_model(0.01, "Better model")
+    repo.tag("v1.1.0")
+    env = actions_env(repo, github_api, "v1.1.0")
+    result = cli("release", cwd=repo.root, env=env)
+    assert result.code == 2
+    assert "MLOPS_CI_SIGNING_KEY" in result.stderr and "is not set" in result.stderr
+
+    other = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    result, _ = release_cli(repo, github_api, "v1.1.0", other)
+    assert result.code == 2
+    assert "does not verify with release.signing.public_key" in result.stderr
+    assert other.splitlines()[1] not in result.stderr
+    assert [r for r in github_api.requests if r.method != "GET"] == []
+    assert "churn@v1.1.0" not in repo.origin_tags()
