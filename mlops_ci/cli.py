@@ -124,6 +124,14 @@ def init(
             "pull-request workflow.",
         ),
     ] = False,
+    deploy: Annotated[
+        bool,
+        typer.Option(
+            "--deploy",
+            help="Also write mlops-ci-deploy.yml, which deploys a stage's model on every "
+            "stage tag (mlops-ci assign).",
+        ),
+    ] = False,
 ) -> None:
     """Scaffold a complete example project: git + DVC, a pipeline, params, gates, workflows."""
     from mlops_ci.commands.init import init as init_command
@@ -134,6 +142,7 @@ def init(
             force=force,
             workflows=not no_workflows,
             fork_safe=fork_safe,
+            deploy=deploy,
             stdout=sys.stdout,
         )
     )
@@ -366,4 +375,6 @@ def doctor(
         )
     )
 
-from mlops_ci import cli_release  # noqa: E402, F401 - registers `mlops-ci release`
+
+# The commands of other areas register themselves on `app` (one import line each).
+from mlops_ci import cli_deploy, cli_registry, cli_release  # noqa: E402, F401

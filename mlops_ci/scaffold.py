@@ -31,10 +31,12 @@ MERGED = {".gitignore"}
 
 # The workflows init writes into .github/workflows/ (templates/workflows/): one set-up for pull
 # requests, either the single workflow or the fork-safe pair, never both (each would run the
-# pipeline on every pull request), and the release workflow with either.
+# pipeline on every pull request), and the release workflow with either; with --deploy, the
+# workflow that deploys a stage's model on every stage tag too.
 WORKFLOWS_DIR = ".github/workflows"
 SINGLE_WORKFLOWS = ("mlops-ci.yml", "mlops-ci-release.yml")
 FORK_SAFE_WORKFLOWS = ("mlops-ci-report.yml", "mlops-ci-comment.yml", "mlops-ci-release.yml")
+DEPLOY_WORKFLOW = "mlops-ci-deploy.yml"
 
 # What `dvc init` writes (and stages) besides its ignored tmp/ directory.
 DVC_INIT_FILES = [".dvc/config", ".dvc/.gitignore", ".dvcignore"]
@@ -57,18 +59,21 @@ def example_files() -> dict[str, Traversable]:
     return dict(sorted(files.items()))
 
 
-def workflow_files(*, fork_safe: bool = False) -> dict[str, Traversable]:
+def workflow_files(*, fork_safe: bool = False, deploy: bool = False) -> dict[str, Traversable]:
     """The workflows init writes (templates/workflows/): path in the project → packaged file."""
     packaged = resources.files("mlops_ci.templates") / "workflows"
-    names = FORK_SAFE_WORKFLOWS if fork_safe else SINGLE_WORKFLOWS
+    names: tuple[str, ...] = FORK_SAFE_WORKFLOWS if fork_safe else SINGLE_WORKFLOWS
+    names += (DEPLOY_WORKFLOW,) if deploy else ()
     return {f"{WORKFLOWS_DIR}/{name}": packaged / name for name in names}
 
 
-def scaffold_files(*, workflows: bool = True, fork_safe: bool = False) -> dict[str, Traversable]:
+def scaffold_files(
+    *, workflows: bool = True, fork_safe: bool = False, deploy: bool = False
+) -> dict[str, Traversable]:
     """Everything init writes: the example project and, with *workflows*, the workflows."""
     files = example_files()
     if workflows:
-        files.update(workflow_files(fork_safe=fork_safe))
+        files.update(workflow_files(fork_safe=fork_safe, deploy=deploy))
     return files
 
 
@@ -82,19 +87,25 @@ class InitResult:
 
 
 def init_project(
-    directory: Path, *, force: bool = False, workflows: bool = True, fork_safe: bool = False
+    directory: Path,
+    *,
+    force: bool = False,
+    workflows: bool = True,
+    fork_safe: bool = False,
+    deploy: bool = False,
 ) -> InitResult:
     """Write the example into *directory*, make it a git + DVC repo and commit the example.
 
     With *workflows*, the GitHub workflows too (the fork-safe pair instead of the single
-    pull-request workflow with *fork_safe*); other files in .github/workflows/ stay as they are.
+    pull-request workflow with *fork_safe*; the deploy workflow too with *deploy*); other
+    files in .github/workflows/ stay as they are.
     Refuses, before writing anything, when a file it would write exists (unless *force*), or
     when something that is not a regular file stands where it writes one. In a repository
     that already exists it commits the files it wrote and nothing else: the user's staged,
     modified and untracked files stay as they were.
     """
     directory = directory.resolve()
-    files = scaffold_files(workflows=workflows, fork_safe=fork_safe)
+    files = scaffold_files(workflows=workflows, fork_safe=fork_safe, deploy=deploy)
     _check_target(directory, list(files), force=force)
     try:
         directory.mkdir(parents=True, exist_ok=True)

@@ -62,6 +62,10 @@ OPERATIONS: list[tuple[str, str]] = [
     ("post", "/repos/{owner}/{repo}/deployments"),
     ("get", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"),
     ("post", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"),
+    # the deploy side: tags read through the API (mlops-ci fetch --repo)
+    ("get", "/repos/{owner}/{repo}/git/matching-refs/{ref}"),
+    ("get", "/repos/{owner}/{repo}/git/tags/{tag_sha}"),
+    ("get", "/repos/{owner}/{repo}/git/commits/{commit_sha}"),
 ]
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "github-openapi.json"

@@ -37,9 +37,10 @@ ALL = sorted(p.name for p in WORKFLOWS.glob("*.yml"))
 PULL_REQUEST = ["mlops-ci.yml", "mlops-ci-report.yml"]  # the workflows that run the pipeline
 
 
-def test_the_four_templates_exist() -> None:
+def test_the_five_templates_exist() -> None:
     assert ALL == [
-        "mlops-ci-comment.yml", "mlops-ci-release.yml", "mlops-ci-report.yml", "mlops-ci.yml"
+        "mlops-ci-comment.yml", "mlops-ci-deploy.yml", "mlops-ci-release.yml",
+        "mlops-ci-report.yml", "mlops-ci.yml",
     ]
 
 

@@ -53,6 +53,27 @@ def test_fork_safe_writes_the_report_and_comment_pair_instead(tmp_path: Path):
         assert (root / WORKFLOWS / name).read_bytes() == (TEMPLATES / name).read_bytes()
 
 
+def test_deploy_adds_the_deploy_workflow_to_either_set_up(tmp_path: Path):
+    root = tmp_path / "demo"
+    result = cli("init", "--deploy", str(root), cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert written(root) == ["mlops-ci-deploy.yml", "mlops-ci-release.yml", "mlops-ci.yml"]
+    deploy = root / WORKFLOWS / "mlops-ci-deploy.yml"
+    assert deploy.read_bytes() == (TEMPLATES / "mlops-ci-deploy.yml").read_bytes()
+    assert f"{WORKFLOWS}/mlops-ci-deploy.yml" in git("ls-files", WORKFLOWS, cwd=root)
+    assert "mlops-ci-deploy.yml" in result.stdout
+    forked = tmp_path / "forked"
+    assert cli("init", "--fork-safe", "--deploy", str(forked), cwd=tmp_path).code == 0
+    assert "mlops-ci-deploy.yml" in written(forked) and "mlops-ci.yml" not in written(forked)
+
+
+def test_deploy_without_workflows_is_a_usage_error(tmp_path: Path):
+    result = cli("init", "--deploy", "--no-workflows", str(tmp_path / "demo"), cwd=tmp_path)
+    assert result.code == 2
+    assert "--deploy" in result.stderr and "--no-workflows" in result.stderr
+    assert not (tmp_path / "demo").exists()
+
+
 def test_no_workflows_writes_none(tmp_path: Path):
     root = tmp_path / "demo"
     result = cli("init", "--no-workflows", str(root), cwd=tmp_path)

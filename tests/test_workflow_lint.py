@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 from workflow_linters import ACTIONLINT, ROOT, above_low, actionlint, schema_errors, zizmor
 
-from mlops_ci.scaffold import FORK_SAFE_WORKFLOWS, SINGLE_WORKFLOWS, WORKFLOWS_DIR, init_project
+from mlops_ci.scaffold import (
+    DEPLOY_WORKFLOW,
+    FORK_SAFE_WORKFLOWS,
+    SINGLE_WORKFLOWS,
+    WORKFLOWS_DIR,
+    init_project,
+)
 
 REPO_WORKFLOWS = sorted(
     p.relative_to(ROOT).as_posix()
@@ -23,9 +29,10 @@ REPO_WORKFLOWS = sorted(
                     "examples/**/*.y*ml")
     for p in ROOT.glob(pattern)
 )
-INITS = {"init": {}, "init --fork-safe": {"fork_safe": True}}
+INITS = {"init": {}, "init --fork-safe": {"fork_safe": True}, "init --deploy": {"deploy": True}}
 INIT_WORKFLOWS = [f"{how}: {WORKFLOWS_DIR}/{name}" for how, names in
-                  [("init", SINGLE_WORKFLOWS), ("init --fork-safe", FORK_SAFE_WORKFLOWS)]
+                  [("init", SINGLE_WORKFLOWS), ("init --fork-safe", FORK_SAFE_WORKFLOWS),
+                   ("init --deploy", (DEPLOY_WORKFLOW,))]
                   for name in names]
 WORKFLOWS = REPO_WORKFLOWS + INIT_WORKFLOWS
 ACTION = ROOT / "action.yml"
@@ -33,10 +40,9 @@ ACTION = ROOT / "action.yml"
 
 def test_the_lint_covers_the_repository_s_workflows_and_init_s() -> None:
     assert "tests/e2e/pull_request.yml" in REPO_WORKFLOWS
-    assert {f"templates/workflows/{n}" for n in FORK_SAFE_WORKFLOWS + SINGLE_WORKFLOWS} <= set(
-        REPO_WORKFLOWS
-    )
-    assert len(INIT_WORKFLOWS) == 5
+    ours = FORK_SAFE_WORKFLOWS + SINGLE_WORKFLOWS + (DEPLOY_WORKFLOW,)
+    assert {f"templates/workflows/{n}" for n in ours} <= set(REPO_WORKFLOWS)
+    assert len(INIT_WORKFLOWS) == 6
 
 
 @pytest.fixture(scope="module")

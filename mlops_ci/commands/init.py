@@ -12,14 +12,17 @@ from mlops_ci.scaffold import WORKFLOWS_DIR, InitResult, init_project
 
 def init(
     *, directory: Path, force: bool, stdout: TextIO, workflows: bool = True,
-    fork_safe: bool = False,
+    fork_safe: bool = False, deploy: bool = False,
 ) -> int:
-    if fork_safe and not workflows:
-        raise InputError(
-            "--fork-safe chooses which workflows mlops-ci init writes, and --no-workflows "
-            "writes none. Pass one of the two."
-        )
-    result = init_project(directory, force=force, workflows=workflows, fork_safe=fork_safe)
+    for flag, given in (("--fork-safe", fork_safe), ("--deploy", deploy)):
+        if given and not workflows:
+            raise InputError(
+                f"{flag} chooses which workflows mlops-ci init writes, and --no-workflows "
+                "writes none. Pass one of the two."
+            )
+    result = init_project(
+        directory, force=force, workflows=workflows, fork_safe=fork_safe, deploy=deploy
+    )
     print(summary(result), file=stdout)
     # the stages run with the user's Python, which needs the example's libraries
     print(

@@ -29,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from . import git_data
 from .openapi import DOCS_URL, Description, Operation, Rejection
 from .state import (
     Principal,
@@ -523,6 +524,7 @@ _ROUTES: dict[str, _Route] = {
     "POST /repos/{owner}/{repo}/check-runs": FakeGitHub._create_check_run,
     "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls": FakeGitHub._pulls_for_commit,
     "GET /repos/{owner}/{repo}/actions/runs/{run_id}": FakeGitHub._get_run,
+    **git_data.ROUTES,
 }
 
 

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from .git_data import GitData
+
 if TYPE_CHECKING:
     from .deployments import Deployment
     from .releases import Release
@@ -114,6 +116,7 @@ class Repo:
     default_branch: str = "main"
     issues: dict[int, Issue] = field(default_factory=dict)
     commits: set[str] = field(default_factory=set)
+    git: GitData = field(default_factory=GitData)  # tags and commits (github_fake.git_data)
     statuses: list[dict[str, Any]] = field(default_factory=list)
     check_runs: list[dict[str, Any]] = field(default_factory=list)
     runs: dict[int, WorkflowRun] = field(default_factory=dict)
