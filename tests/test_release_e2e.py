@@ -217,3 +217,20 @@ def test_a_missing_key_or_a_key_unlike_the_public_one_publishes_nothing(
     assert other.splitlines()[1] not in result.stderr
     assert [r for r in github_api.requests if r.method != "GET"] == []
     assert "churn@v1.1.0" not in repo.origin_tags()
+
+
+def test_fetch_verifies_and_installs_what_release_published(
+    signed: tuple[ReleaseRepo, str], github_api: FakeGitHub, tmp_path: Path
+) -> None:
+    repo, pem = signed
+    repo.commit_model(0.01, "Better model")
+    repo.tag("v1.1.0")
+    published, env = release_cli(repo, github_api, "v1.1.0", pem)
+    assert published.code == 0, published.stderr
+    dest = tmp_path / "deployed"
+    fetched = cli("fetch", "churn", "--version", "v1.1.0", "--dest", str(dest),
+                  "--public-key", "keys/release.pub", cwd=repo.root,
+                  env={"GITHUB_REPOSITORY": REPO, "GITHUB_API_URL": env["GITHUB_API_URL"]})
+    assert fetched.code == 0, fetched.stderr
+    assert {p.name for p in dest.iterdir()} == BUNDLE
+    assert read_evidence(dest)["version"] == "v1.1.0"
