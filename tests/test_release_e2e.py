@@ -234,3 +234,26 @@ def test_fetch_verifies_and_installs_what_release_published(
     assert fetched.code == 0, fetched.stderr
     assert {p.name for p in dest.iterdir()} == BUNDLE
     assert read_evidence(dest)["version"] == "v1.1.0"
+
+
+def test_a_registry_tag_push_that_fails_is_pushed_by_the_rerun(
+    signed: tuple[ReleaseRepo, str], github_api: FakeGitHub
+) -> None:
+    repo, pem = signed
+    repo.commit_model(0.01, "Better model")
+    repo.tag("v1.1.0")
+    hook = repo.origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'protected tags' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    first, _ = release_cli(repo, github_api, "v1.1.0", pem)
+    assert first.code == 2
+    assert "pushing its registry tag 'churn@v1.1.0'" in first.stderr
+    assert "protected tags" in first.stderr and "run the release again" in first.stderr
+    assert "churn@v1.1.0" not in git("tag", "--list", cwd=repo.root)  # nothing half-done
+
+    hook.unlink()
+    again, _ = release_cli(repo, github_api, "v1.1.0", pem)
+    assert again.code == 0, again.stderr
+    assert "already published" in again.stderr
+    assert "churn@v1.1.0" in repo.origin_tags()
+    assert len(github_api.state.repo().releases) == 1

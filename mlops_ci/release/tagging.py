@@ -192,13 +192,28 @@ def write_gto_tag(root: Path, request: ReleaseRequest, report: Report,
     """Write the annotated GTO tag of a bare-version release and push it; False if it existed."""
     if not request.single:
         return False
+    from mlops_ci.errors import CommandError, RepositoryError
+    from mlops_ci.registry_write import NewTag, write_tags
+
     name = request.gto_tag
     created = existing_tag(root, name) is None
-    if created:
-        git("tag", "-a", name, "-m", tag_message(request, report), request.commit, cwd=root)
-    if remote_tag(root, name, env, token) != request.commit:
-        run(["git", "push", "origin", f"{TAG_REF_PREFIX}{name}"], cwd=root,
-            env=_push_env(root, env, token), what="git push")
+    if created:  # annotated, with an identity on a runner that has none (registry_write)
+        write_tags(root, [NewTag(name, request.commit, tag_message(request, report))],
+                   push=False)
+    if remote_tag(root, name, env, token) == request.commit:
+        return created
+    try:
+        run(["git", "push", "--quiet", "--no-follow-tags", "--", "origin",
+             f"{TAG_REF_PREFIX}{name}"], cwd=root, env=_push_env(root, env, token),
+            what="git push")
+    except CommandError as exc:
+        if created:
+            git("tag", "--delete", "--", name, cwd=root, check=False)
+        raise RepositoryError(
+            f"The release is published, but pushing its registry tag {name!r} to origin "
+            f"failed:\n{exc.output_tail}\nGive the job `contents: write`, then run the release "
+            "again: it verifies the published release and pushes the tag."
+        ) from None
     return created
 
 
