@@ -257,3 +257,19 @@ def test_a_registry_tag_push_that_fails_is_pushed_by_the_rerun(
     assert "already published" in again.stderr
     assert "churn@v1.1.0" in repo.origin_tags()
     assert len(github_api.state.repo().releases) == 1
+
+
+def test_the_registry_tag_mlops_ci_pushed_makes_no_second_release(
+    signed: tuple[ReleaseRepo, str], github_api: FakeGitHub
+) -> None:
+    repo, pem = signed
+    repo.commit_model(0.01, "Better model")
+    repo.tag("v1.1.0")
+    first, _ = release_cli(repo, github_api, "v1.1.0", pem)
+    assert first.code == 0, first.stderr
+    # the workflow runs again for the pushed churn@v1.1.0 (a token that triggers workflows)
+    env = actions_env(repo, github_api, "churn@v1.1.0", MLOPS_CI_SIGNING_KEY=pem)
+    twin = cli("release", cwd=repo.root, env=env)
+    assert twin.code == 0, twin.stderr
+    assert "registry tag of the release v1.1.0; nothing to release" in twin.stderr
+    assert len(github_api.state.repo().releases) == 1

@@ -67,6 +67,12 @@ def release(
     protect_token(token, ctx, stdout)
     project = open_project(cwd, env)
     request = resolve_request(project.root, project.config, tag_name(tag, env))
+    if request.released_as is not None:
+        print(log_safe(
+            f"mlops-ci: {request.tag} is the registry tag of the release {request.released_as}; "
+            f"nothing to release (release {request.released_as} itself to check it again)."
+        ), file=stderr)
+        return EXIT_OK
     config = config_for(project.config, request.artifact)
     if ctx is None and not dry_run:
         raise InputError(

@@ -39,6 +39,7 @@ class ReleaseRequest:
     prerelease: bool
     commit: str  # the tagged commit, full SHA (HEAD)
     single: bool  # a bare vX.Y.Z tag of the repository's single model
+    released_as: str | None = None  # this is the registry tag mlops-ci wrote for that bare tag
 
     @property
     def gto_tag(self) -> str:
@@ -93,8 +94,18 @@ def resolve_request(root: Path, config: Config, tag: str) -> ReleaseRequest:
     commit = _tagged_commit(root, tag)
     return ReleaseRequest(
         tag=tag, artifact=artifact, version=parsed.version, prerelease=parsed.prerelease,
-        commit=commit, single=single,
+        commit=commit, single=single, released_as=_bare_twin(root, tag, parsed.version, commit),
     )
+
+
+def _bare_twin(root: Path, tag: str, version: str, commit: str) -> str | None:
+    """The bare tag released with *tag*, when *tag* is the registry tag that mlops-ci wrote
+    for it (its message says so): a push of that tag (by a token that triggers workflows)
+    must not make a second release."""
+    if existing_tag(root, version) != commit:
+        return None
+    message = git("tag", "-l", "--format=%(contents:subject)", "--", tag, cwd=root, check=False)
+    return version if message.startswith("mlops-ci release ") else None
 
 
 def _listed(names: Sequence[str]) -> str:
