@@ -89,6 +89,7 @@ def test_a_tag_on_a_passing_commit_becomes_a_complete_signed_release(
     assert {p.name for p in files.iterdir()} == BUNDLE
     verify_directory(files, ignore=[SIGNATURE_NAME])
     verify_bundle(files, public_key=repo.root / "keys" / "release.pub")
+    subprocess.run(["sha256sum", "-c", "--strict", "--quiet", SUMS_NAME], cwd=files, check=True)
     evidence = read_evidence(files)
     assert evidence["commit"] == sha and evidence["verdict"]["status"] == "pass"
     assert (evidence["artifact"], evidence["version"], evidence["tag"]) == (
@@ -111,6 +112,7 @@ def test_a_tag_on_a_passing_commit_becomes_a_complete_signed_release(
     assert message.splitlines()[:3] == [
         "mlops-ci release churn v1.1.0: pass", "", "acc min 0.5: pass (0.8100)"]
 
+    assert Path(env["GITHUB_STEP_SUMMARY"]).read_text().startswith("## churn v1.1.0\n")
     outputs = Path(env["GITHUB_OUTPUT"]).read_text()
     assert "release-url<<" in outputs and release["html_url"] in outputs
     assert "\nv1.1.0\n" in outputs  # tag and version
