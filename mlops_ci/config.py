@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from mlops_ci.config_release import ReleaseConfig, release_config
 from mlops_ci.config_schema import validate_config
+from mlops_ci.config_train import TrainConfig, train_config
 from mlops_ci.config_yaml import KeyPath, Positions, line_at, parse_document
 from mlops_ci.config_yaml import at as _at
 from mlops_ci.errors import ConfigError, Location
@@ -157,6 +158,7 @@ class Config:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     base: BaseConfig = field(default_factory=BaseConfig)
     release: ReleaseConfig = field(default_factory=ReleaseConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)  # what `mlops-ci train` may build
     found: bool = True  # False: the repository has no mlops.yaml, and these are the defaults
 
     @property
@@ -299,6 +301,7 @@ def _resolve(
         pipeline=_pipeline(section("pipeline"), positions, name),
         base=BaseConfig(missing=section("base").get("missing", BaseConfig.missing)),
         release=release_config(data.get("release"), positions, name),
+        train=train_config(section("train"), positions, name),
         found=found,
     )
 

@@ -34,8 +34,13 @@ _MAX_DIGITS = 4300
 _LONG_NUMBER = re.compile(rf"[0-9_]{{{_MAX_DIGITS + 1},}}")
 
 
-def parse_document(text: str, name: str) -> tuple[object, Positions]:
-    """The document as dicts, lists, str, int, float and bool, and the position of every key."""
+def parse_document(
+    text: str, name: str, *, non_finite: bool = False
+) -> tuple[object, Positions]:
+    """The document as dicts, lists, str, int, float and bool, and the position of every key.
+
+    `.inf` and `.nan` are refused unless *non_finite* (a params file, where they are data).
+    """
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.reader import ReaderError
@@ -71,7 +76,7 @@ def parse_document(text: str, name: str) -> tuple[object, Positions]:
             "write the threshold you mean, as a number of sensible size."
         ) from None
     positions: Positions = {}
-    return _plain(node, (), positions, _Walk(name)), positions
+    return _plain(node, (), positions, _Walk(name, non_finite=non_finite)), positions
 
 
 def _too_deep(name: str) -> str:
@@ -103,6 +108,7 @@ class _Walk:
     """What the conversion of one document has seen so far: it stops an alias bomb early."""
 
     name: str  # the file, for messages
+    non_finite: bool = False  # `.inf` and `.nan` read as floats instead of refused
     values: int = 0
     uses: dict[int, int] = field(default_factory=dict)  # times each list or mapping was converted
 
@@ -168,6 +174,8 @@ def _plain(node: object, path: KeyPath, positions: Positions, walk: _Walk) -> ob
     if isinstance(node, bool) or node is None:
         return node
     if isinstance(node, (int, float)):
+        if walk.non_finite and isinstance(node, float) and not math.isfinite(node):
+            return float(node)
         return _finite(node, path, positions, name)
     if isinstance(node, str):
         _check_text(node, path, positions, name, key=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,35 +35,68 @@ def _pandas() -> Any:
     return pandas
 
 
-def _chunks(input_path: Path, chunk_rows: int) -> Iterator[Any]:
-    """The input's rows as DataFrames of at most *chunk_rows* rows."""
-    pandas = _pandas()
+def _parquet(input_path: Path) -> Any:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise InputError(
+            f"Reading {input_path} (parquet) needs pyarrow, which is not installed. "
+            "Install it with: pip install pyarrow, or give a CSV file."
+        ) from exc
+    return pq
+
+
+def _format(input_path: Path) -> str:
     suffix = input_path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        try:
-            yield from pandas.read_csv(input_path, chunksize=chunk_rows)
-        except (OSError, ValueError, pandas.errors.ParserError) as exc:
-            raise InputError(f"Cannot read {input_path} as CSV: {exc}") from exc
-        return
+        return "csv"
     if suffix in PARQUET_SUFFIXES:
-        try:
-            import pyarrow.parquet as pq
-        except ImportError as exc:
-            raise InputError(
-                f"Reading {input_path} (parquet) needs pyarrow, which is not installed. "
-                "Install it with: pip install pyarrow, or give a CSV file."
-            ) from exc
-        try:
-            parquet = pq.ParquetFile(input_path)
-            for batch in parquet.iter_batches(batch_size=chunk_rows):
-                yield batch.to_pandas()
-        except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
-            raise InputError(f"Cannot read {input_path} as parquet: {exc}") from exc
-        return
+        return "parquet"
     raise InputError(
         f"{input_path}: unknown input format {suffix or '(no suffix)'!r}; give a .csv or "
         ".parquet file."
     )
+
+
+def column_names(input_path: Path) -> list[str]:
+    """The input's column names, read from its header (CSV) or schema (parquet) alone."""
+    pandas = _pandas()
+    if _format(input_path) == "csv":
+        try:
+            return [str(c) for c in pandas.read_csv(input_path, nrows=0).columns]
+        except pandas.errors.EmptyDataError:
+            raise InputError(
+                f"{input_path} is empty: it has no header and no rows; give a CSV file with a "
+                "header line."
+            ) from None
+        except (OSError, ValueError, pandas.errors.ParserError) as exc:
+            raise InputError(f"Cannot read {input_path} as CSV: {exc}") from exc
+    try:
+        return list(_parquet(input_path).ParquetFile(input_path).schema_arrow.names)
+    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+        raise InputError(f"Cannot read {input_path} as parquet: {exc}") from exc
+
+
+def read_chunks(
+    input_path: Path, chunk_rows: int, columns: Sequence[str] | None = None
+) -> Iterator[Any]:
+    """The input's rows as DataFrames of at most *chunk_rows* rows (only *columns*, if given)."""
+    pandas = _pandas()
+    wanted = list(columns) if columns is not None else None
+    if _format(input_path) == "csv":
+        try:
+            yield from pandas.read_csv(input_path, chunksize=chunk_rows, usecols=wanted)
+        except (OSError, ValueError, pandas.errors.ParserError) as exc:
+            raise InputError(f"Cannot read {input_path} as CSV: {exc}") from exc
+        return
+    pq = _parquet(input_path)
+    try:
+        parquet = pq.ParquetFile(input_path)
+        for batch in parquet.iter_batches(batch_size=chunk_rows, columns=wanted):
+            yield batch.to_pandas()
+    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+        raise InputError(f"Cannot read {input_path} as parquet: {exc}") from exc
+
 
 
 def predict_in_chunks(
@@ -94,7 +127,7 @@ def predict_in_chunks(
     rows = 0
     try:
         with open(os.open(partial, flags, 0o666), "w", newline="", encoding="utf-8") as out:
-            for chunk in _chunks(input_path, chunk_rows):
+            for chunk in read_chunks(input_path, chunk_rows):
                 if len(chunk) == 0:  # a header-only CSV reads as one empty chunk
                     continue
                 predictions = model.predict(chunk)

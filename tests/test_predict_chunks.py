@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 from conftest import run_without
 from mlops_ci.errors import InputError
-from mlops_ci.predict_chunks import predict_in_chunks
+from mlops_ci.predict_chunks import column_names, predict_in_chunks, read_chunks
 
 ROWS = 3_217  # not a multiple of the chunk size: the last chunk is short
 
@@ -158,3 +158,19 @@ def test_without_pyarrow_parquet_is_refused_and_csv_still_works(tmp_path: Path) 
     assert "needs pyarrow, which is not installed" in out
     assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "prediction\n2.0\n4.0\n"
     assert not (tmp_path / "out2.csv").exists()
+
+
+def test_read_chunks_reads_only_the_columns_asked(tmp_path: Path, table: pd.DataFrame) -> None:
+    csv, parquet = tmp_path / "t.csv", tmp_path / "t.parquet"
+    table.to_csv(csv, index=False)
+    table.to_parquet(parquet, index=False)
+    for path in (csv, parquet):
+        assert column_names(path) == ["a", "b", "c", "d"]
+        chunks = list(read_chunks(path, 1_000, ["d", "b"]))
+        assert [len(c) for c in chunks] == [1_000, 1_000, 1_000, 217]
+        assert sorted(chunks[0].columns) == ["b", "d"]
+        assert np.allclose(pd.concat(chunks)["d"].to_numpy(), table["d"].to_numpy())
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(InputError, match="is empty: it has no header"):
+        column_names(empty)

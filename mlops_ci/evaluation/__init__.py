@@ -1,0 +1,1 @@
+"""Evaluation you can trust: streaming metrics, slices, plot data (issue 10)."""
