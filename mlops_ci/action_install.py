@@ -59,6 +59,26 @@ class InstallError(Exception):
     """What went wrong, in a sentence or two for the job's log; exit code 2."""
 
 
+# The commands that sign, verify and load models need the `release` extra (model-signing,
+# pyOpenSSL, skops); the others install without it.
+RELEASE_COMMANDS = frozenset({"release", "fetch", "predict"})
+
+
+def extras_for(command: str) -> list[str]:
+    """The extras the action's `command` input needs: ["release"] for release, fetch, predict."""
+    return ["release"] if command.strip() in RELEASE_COMMANDS else []
+
+
+def with_extras(requirement: str, extras: Sequence[str]) -> str:
+    """*requirement* (``mlops-ci==1.2.0``, a wheel's path or the source directory) with *extras*."""
+    if not extras:
+        return requirement
+    names = ",".join(extras)
+    if requirement.startswith("mlops-ci=="):
+        return f"mlops-ci[{names}]=={requirement.removeprefix('mlops-ci==')}"
+    return f"mlops-ci[{names}] @ {Path(requirement).resolve().as_uri()}"
+
+
 def requirement_for(version: str) -> str | None:
     """The PyPI requirement for the `version` input; None for the action's own source."""
     version = version.strip()
@@ -201,7 +221,9 @@ class Installer:
 
     # --- the install ---
 
-    def install(self, source: Path, version: str) -> tuple[str, str]:
+    def install(
+        self, source: Path, version: str, extras: Sequence[str] = ()
+    ) -> tuple[str, str]:
         """Install; return the installer used ("uv" or "pip") and what it installed."""
         requirement = requirement_for(version)
         if sys.version_info < MIN_PYTHON:
@@ -216,15 +238,17 @@ class Installer:
                       env=self.uv_env())
             target = requirement or str(self.wheel_beside_dependencies(uv, source))
             started = time.monotonic()
-            self.uv(uv, "pip", "install", "--quiet", "--python", str(self.venv_python), target)
+            self.uv(uv, "pip", "install", "--quiet", "--python", str(self.venv_python),
+                    with_extras(target, extras))
             self.timings["packages"] = time.monotonic() - started
             installer = "uv"
-            what = requirement or Path(target).name
+            what = with_extras(requirement, extras) if requirement else Path(target).name
         else:
             print("mlops-ci: uv could not be installed; installing with pip (slower)")
             self._run([self.python, "-m", "venv", str(self.venv)])
             self._run([str(self.venv_python), "-m", "pip", "install", "--quiet",
-                       "--disable-pip-version-check", requirement or str(source)])
+                       "--disable-pip-version-check",
+                       with_extras(requirement or str(source), extras)])
             installer = "pip"
             what = requirement or f"the action's source ({source})"
         (self.venv / ISOLATED_MARKER).write_text(
@@ -286,7 +310,10 @@ def main(env: Mapping[str, str] = os.environ) -> int:
     try:
         installer = Installer(env)
         source = Path(env.get("MLOPS_CI_SOURCE") or Path(__file__).resolve().parents[1])
-        used, what = installer.install(source, env.get("MLOPS_CI_VERSION", ""))
+        extras = extras_for(env.get("MLOPS_CI_COMMAND", ""))
+        used, what = installer.install(source, env.get("MLOPS_CI_VERSION", ""), extras)
+        if extras:
+            what += f" with the {', '.join(extras)} extra"
         installer.publish()
     except InstallError as exc:
         message = str(exc).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

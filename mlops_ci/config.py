@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from mlops_ci.config_release import ReleaseConfig, release_config
 from mlops_ci.config_schema import validate_config
 from mlops_ci.config_train import TrainConfig, train_config
 from mlops_ci.config_yaml import KeyPath, Positions, line_at, parse_document
@@ -156,6 +157,7 @@ class Config:
     comment: CommentConfig
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     base: BaseConfig = field(default_factory=BaseConfig)
+    release: ReleaseConfig = field(default_factory=ReleaseConfig)
     train: TrainConfig = field(default_factory=TrainConfig)  # what `mlops-ci train` may build
     found: bool = True  # False: the repository has no mlops.yaml, and these are the defaults
 
@@ -298,6 +300,7 @@ def _resolve(
         ),
         pipeline=_pipeline(section("pipeline"), positions, name),
         base=BaseConfig(missing=section("base").get("missing", BaseConfig.missing)),
+        release=release_config(data.get("release"), positions, name),
         train=train_config(section("train"), positions, name),
         found=found,
     )

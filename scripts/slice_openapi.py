@@ -42,6 +42,8 @@ OPERATIONS: list[tuple[str, str]] = [
     ("post", "/repos/{owner}/{repo}/statuses/{sha}"),
     ("post", "/repos/{owner}/{repo}/check-runs"),
     ("get", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls"),
+    # the reviews of a release's merged pull request (release.require_approvals)
+    ("get", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"),
     ("get", "/repos/{owner}/{repo}/actions/runs/{run_id}"),
     # releases and their assets (the upload is served by uploads.github.com, see its servers)
     ("get", "/repos/{owner}/{repo}/releases"),

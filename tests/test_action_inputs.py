@@ -20,8 +20,10 @@ from mlops_ci.action_install import (
     Installer,
     InstallError,
     _defused,
+    extras_for,
     requirement_for,
     source_digest,
+    with_extras,
 )
 from mlops_ci.action_install import (
     main as install_main,
@@ -165,6 +167,25 @@ def test_version_names_a_release() -> None:
     for bad in ("1.0; touch x", "latest", ">=1", "1.0 --index-url x"):
         with pytest.raises(InstallError, match="input `version`"):
             requirement_for(bad)
+
+
+def test_release_fetch_and_predict_install_the_release_extra(tmp_path: Path) -> None:
+    from packaging.requirements import Requirement
+
+    assert [extras_for(c) for c in ("release", " fetch ", "predict")] == [["release"]] * 3
+    assert extras_for("run") == extras_for("comment") == []
+    assert with_extras("mlops-ci==1.2.0", []) == "mlops-ci==1.2.0"
+    assert with_extras("mlops-ci==1.2.0", ["release"]) == "mlops-ci[release]==1.2.0"
+    wheel = tmp_path / "dir with space" / "mlops_ci-0.1.0-py3-none-any.whl"
+    requirement = Requirement(with_extras(str(wheel), ["release"]))  # as uv and pip read it
+    assert requirement.name == "mlops-ci" and requirement.extras == {"release"}
+    assert requirement.url == wheel.as_uri()
+
+
+def test_the_install_step_is_told_the_command() -> None:
+    action = (Path(__file__).parents[1] / "action.yml").read_text(encoding="utf-8")
+    install = action.split("- name: Install mlops-ci", 1)[1].split("- name:", 1)[0]
+    assert "MLOPS_CI_COMMAND: ${{ inputs.command }}" in install
 
 
 def test_the_source_wheel_is_kept_per_content(tmp_path: Path) -> None:

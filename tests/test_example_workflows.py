@@ -65,7 +65,8 @@ def test_no_expression_inside_a_script(name: str) -> None:
     ("name", "expected"),
     [
         ("mlops-ci.yml", {"contents": "read", "pull-requests": "write"}),
-        ("mlops-ci-release.yml", {"contents": "write"}),
+        ("mlops-ci-release.yml", {"contents": "write", "deployments": "write",
+                                  "pull-requests": "read"}),
         ("mlops-ci-report.yml", {"contents": "read"}),
         ("mlops-ci-comment.yml", {"contents": "read", "actions": "read",
                                   "pull-requests": "write", "statuses": "write"}),
@@ -198,3 +199,5 @@ def test_the_release_workflow_has_the_whole_history_and_the_tags_and_releases() 
     (action,) = [s for s in steps(release) if s.get("uses") == OUR_ACTION]
     assert action["with"]["command"] == "release"
     assert release["concurrency"]["cancel-in-progress"] is False  # never half a release
+    # the signing key from a secret, through env: (never in `with:` or a script)
+    assert action["env"] == {"MLOPS_CI_SIGNING_KEY": "${{ secrets.MLOPS_CI_SIGNING_KEY }}"}

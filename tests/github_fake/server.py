@@ -498,7 +498,7 @@ class FakeGitHub:
         pulls = [
             pull_simple_json(repo, issue, self.urls)
             for issue in repo.issues.values()
-            if issue.pull and issue.head_sha == params["commit_sha"]
+            if issue.pull and params["commit_sha"] in (issue.head_sha, issue.merge_commit_sha)
         ]
         return self._page(record, repo, params, pulls)
 
@@ -531,9 +531,11 @@ _ROUTES: dict[str, _Route] = {
 from .deployments import ROUTES as _DEPLOYMENT_ROUTES  # noqa: E402 (they use the names above)
 from .releases import ROUTES as _RELEASE_ROUTES  # noqa: E402
 from .releases import UPLOAD, tolerated  # noqa: E402
+from .reviews import ROUTES as _REVIEW_ROUTES  # noqa: E402
 
 _ROUTES.update(_RELEASE_ROUTES)
 _ROUTES.update(_DEPLOYMENT_ROUTES)
+_ROUTES.update(_REVIEW_ROUTES)
 
 
 def _require_write(principal: Principal | None) -> None:

@@ -20,6 +20,7 @@ from .git_data import GitData
 if TYPE_CHECKING:
     from .deployments import Deployment
     from .releases import Release
+    from .reviews import Review
 
 # Tokens the fake accepts. The prefixes are GitHub's: ghp_ a personal token, ghs_ an
 # installation token such as the GITHUB_TOKEN of a workflow.
@@ -88,6 +89,10 @@ class Issue:
     base_sha: str = ""
     state: str = "open"
     comments: list[Comment] = field(default_factory=list)
+    # merged pull requests and reviews (github_fake.reviews)
+    merged_at: str | None = None
+    merge_commit_sha: str | None = None
+    reviews: list[Review] = field(default_factory=list)
 
 
 @dataclass
@@ -455,9 +460,9 @@ def pull_simple_json(repo: Repo, pull: Issue, urls: Urls) -> dict[str, Any]:
         "active_lock_reason": None,
         "created_at": pull.created_at,
         "updated_at": pull.created_at,
-        "closed_at": None,
-        "merged_at": None,
-        "merge_commit_sha": None,
+        "closed_at": pull.merged_at,
+        "merged_at": pull.merged_at,
+        "merge_commit_sha": pull.merge_commit_sha,
         "assignee": None,
         "assignees": [],
         "requested_reviewers": [],
@@ -475,7 +480,7 @@ def pull_json(repo: Repo, pull: Issue, urls: Urls) -> dict[str, Any]:
     """GET /repos/{owner}/{repo}/pulls/{pull_number}: the full ``pull-request`` shape."""
     return {
         **pull_simple_json(repo, pull, urls),
-        "merged": False,
+        "merged": pull.merged_at is not None,
         "mergeable": True,
         "rebaseable": True,
         "mergeable_state": "clean",
