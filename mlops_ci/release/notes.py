@@ -19,7 +19,7 @@ from mlops_ci.config import Config
 from mlops_ci.registry import Artifact
 from mlops_ci.registry_tags import version_key
 from mlops_ci.render import format_pct, format_signed, format_value
-from mlops_ci.render_plots import mermaid_text
+from mlops_ci.render_plots import PALETTE, mermaid_text
 from mlops_ci.render_untrusted import Inert, code_span, text
 from mlops_ci.report import Report
 
@@ -92,6 +92,10 @@ def history_chart(history: History) -> str:
     labels = ", ".join(f'"{mermaid_text(p.version)}"' for p in history.points)
     return "\n".join([
         "```mermaid",
+        # mermaid's default xychart line is a pale lavender, hard to see on white: the
+        # comment's charts' blue, set as they set it.
+        '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "'
+        + PALETTE[1][0] + '"}}}}%%',
         "xychart-beta",
         f'    title "{mermaid_text(history.metric)} by release"',
         f"    x-axis [{labels}]",
