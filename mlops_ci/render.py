@@ -289,6 +289,9 @@ def make_environment(template_dir: Path | None = None) -> SandboxedEnvironment:
         status_mark=status_mark,
         gate_status=gate_result_status,
         gate_label=gate_label,
+        # a macro's output, whose values the filters inside it already rendered (the untrusted
+        # environment keeps it as it is, instead of showing its markdown as text)
+        rendered=lambda value: value,
     )
     env.globals.update(metric_gate_status=gate_status, failure_text=failure_text)
     return env

@@ -98,6 +98,8 @@ def untrusted_environment(template_dir: Path | None = None) -> SandboxedEnvironm
         code=code_span,
         prose=prose_block,
         trim=_trim,
+        # every value inside a macro passed _finalize or a filter above: its output is ours
+        rendered=lambda value: Inert(value),
         status_mark=lambda s: Inert(STATUS_MARKS[s]) if s in STATUS_MARKS else text(s or "—"),
         change_mark=lambda c: Inert(CHANGE_MARKS[c]) if c in CHANGE_MARKS else text(c),
     )

@@ -95,3 +95,14 @@ def test_trimmed_prose_printed_inline_stays_a_block(tmp_path: Path) -> None:
     )
     card = render_untrusted_card_body(hostile_report(), tmp_path)
     assert inert_problems(card, headings=0) == []
+
+
+def test_the_cards_macro_tables_stay_tables_when_untrusted() -> None:
+    """The data-version tables and the registry line come from template macros; their cells
+    were made inert inside the macro, so the macro's output is markdown, not text to escape."""
+    report = make_report()
+    untrusted = to_html(render_untrusted_card_body(report))
+    trusted = to_html(render_card_body(report))
+    for html in (untrusted, trusted):
+        assert ">Path</th>" in html and "<code>data/raw/churn.csv</code>" in html
+    assert "\\|" not in render_untrusted_card_body(report).split("Data versions", 1)[1][:300]
