@@ -7,10 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from test_example_workflows import OUR_ACTION, github_filter, load, on
 
 from conftest import cli
 from mlops_ci.action_inputs import Inputs, command_line, last_output
+
+ROOT = Path(__file__).resolve().parents[1]
 
 NAME = "mlops-ci-deploy.yml"
 
@@ -48,9 +51,14 @@ def test_it_reads_only_and_deploys_in_the_stage_s_environment():
 def test_the_tag_is_parsed_by_mlops_ci_and_its_parts_reach_fetch_as_arguments(tmp_path: Path):
     workflow = load(NAME)
     stage_job = workflow["jobs"]["stage"]
-    install, read = job_steps("stage")
-    assert install["uses"] == OUR_ACTION and install["with"]["command"] == "check-ref"
-    assert read["id"] == "tag" and read["run"].strip() == "mlops-ci check-ref"
+    (read,) = job_steps("stage")
+    assert read["uses"] == OUR_ACTION and read["with"]["command"] == "check-ref"
+    assert read["id"] == "tag"
+    # the job's outputs are the action's, which action.yml must declare to pass them on
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    for name in ("artifact", "stage"):
+        assert stage_job["outputs"][name] == f"${{{{ steps.tag.outputs.{name} }}}}"
+        assert action["outputs"][name]["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
 
     # the step's command, run as the runner would after a push of a stage tag
     outputs = tmp_path / "github_output"
