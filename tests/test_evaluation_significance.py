@@ -75,11 +75,15 @@ def test_mcnemar_equals_scipys_binomial_test() -> None:
     assert mcnemar_exact(480, 560) == pytest.approx(stats.binomtest(480, 1040).pvalue)
 
 
-def test_mcnemar_equals_statsmodels_if_installed() -> None:
-    contingency = pytest.importorskip("statsmodels.stats.contingency_tables")
-    table = [[50, 7], [19, 30]]
-    expected = contingency.mcnemar(table, exact=True).pvalue
-    assert mcnemar_exact(7, 19) == pytest.approx(expected, rel=1e-12)
+def test_mcnemar_equals_the_exact_binomial_tail_summed_by_hand() -> None:
+    """statsmodels' `mcnemar(exact=True)` definition, written out: twice the lower tail of
+    Binomial(b + c, 1/2) at min(b, c), capped at 1 (no statsmodels dependency needed)."""
+    from math import comb
+
+    for b, c in [(7, 19), (19, 7), (0, 9), (12, 12), (3, 40)]:
+        n, k = b + c, min(b, c)
+        expected = min(1.0, 2 * sum(comb(n, i) for i in range(k + 1)) / 2**n)
+        assert mcnemar_exact(b, c) == pytest.approx(expected, rel=1e-12), (b, c)
 
 
 def test_mcnemar_counts_the_discordant_rows_chunk_by_chunk() -> None:
