@@ -24,10 +24,12 @@ from mlops_ci.release.sign import EVIDENCE_NAME, evidence_from_report, evidence_
 COLUMNS = ["a", "b", "c"]
 
 
-def key_pair(directory: Path, name: str = "release") -> tuple[Path, Path]:
-    """An EC P-256 key pair as PEM files: (private, public)."""
+def key_pair(
+    directory: Path, name: str = "release", curve: ec.EllipticCurve | None = None
+) -> tuple[Path, Path]:
+    """An EC key pair (P-256 unless *curve*) as PEM files: (private, public)."""
     directory.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = ec.generate_private_key(curve or ec.SECP256R1())
     private, public = directory / f"{name}.pem", directory / f"{name}.pub"
     private.write_bytes(
         key.private_bytes(

@@ -19,6 +19,7 @@ import model_signing.signing as ms_signing
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from release_bundles import key_pair
 
 from factories import make_report
 from mlops_ci.errors import InputError
@@ -41,27 +42,6 @@ FILES = {
     "report.json": b'{"verdict": "pass"}\n',
     "dvc.lock": b"schema: '2.0'\n",
 }
-
-
-def key_pair(
-    directory: Path, name: str, curve: ec.EllipticCurve | None = None
-) -> tuple[Path, Path]:
-    key = ec.generate_private_key(curve or ec.SECP256R1())
-    private = directory / f"{name}.pem"
-    public = directory / f"{name}.pub"
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return private, public
 
 
 @pytest.fixture()
