@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -32,6 +32,7 @@ from mlops_ci.security import log_safe
 if TYPE_CHECKING:
     from mlops_ci.github.client import GitHubClient
     from mlops_ci.github.context import RunnerContext
+    from mlops_ci.registry import Version
     from mlops_ci.release.assemble import Bundle
     from mlops_ci.release.tagging import ReleaseRequest
     from mlops_ci.report import Report
@@ -127,19 +128,16 @@ def prepare(
 ) -> Plan:
     """Approve the tagged commit, then assemble its bundle and notes in *staging*."""
     from mlops_ci.collect import collect_report
-    from mlops_ci.release.approve import (
-        check_approvals,
-        check_gates,
-        check_reproducible,
-        release_base,
-    )
+    from mlops_ci.release.approve import check_approvals, check_gates, check_reproducible
+    from mlops_ci.release.previous import release_base, released_versions
     from mlops_ci.release.tagging import check_gto_tag
 
     root, config = project.root, project.config
     check_reproducible(root, config, pull=not dry_run, stderr=stderr)
-    base = release_base(root, request, env)
-    print(log_safe(f"mlops-ci: judging {request.tag} against {base.choice.description}"),
-          file=stderr)
+    released = released_versions(root, request, client=client, repo=repo)
+    base = release_base(root, request, env, released)
+    print(log_safe(f"mlops-ci: judging {request.tag} against {base.choice.description} "
+                   f"({base.reason})"), file=stderr)
     report = collect_report(root, config, base.choice, env)
     check_gates(report)
     required = config.release.require_approvals
@@ -151,16 +149,16 @@ def prepare(
         print("mlops-ci: release.require_approvals is not checked outside GitHub Actions.",
               file=stderr)
     check_gto_tag(root, request, env, token)
-    bundle, notes = _assemble(project, request, report, base.previous, staging, dry_run, env,
-                              stderr)
+    bundle, notes = _assemble(project, request, report, base.previous, released.versions,
+                              staging, dry_run, env, stderr)
     return Plan(request, f"{request.artifact} {request.version}", notes, bundle, report)
 
 
 def _assemble(
-    project: Project, request: ReleaseRequest, report: Report, previous: object,
-    staging: Path, dry_run: bool, env: Mapping[str, str], stderr: TextIO,
+    project: Project, request: ReleaseRequest, report: Report, previous: Version | None,
+    released: Sequence[Version], staging: Path, dry_run: bool, env: Mapping[str, str],
+    stderr: TextIO,
 ) -> tuple[Bundle, str]:
-    from mlops_ci.registry import Version, read_registry
     from mlops_ci.release.assemble import assemble
     from mlops_ci.release.notes import read_history, render_notes
     from mlops_ci.render_untrusted import render_untrusted_card_body
@@ -175,12 +173,9 @@ def _assemble(
         )
     bundle = assemble(root, config, report, staging / "bundle", artifact=request.artifact,
                       version=request.version, tag=request.tag, env=env)
-    registry = read_registry(root)
-    artifacts = [a for a in (registry.artifact(request.artifact),
-                             registry.plain if request.single else None) if a]
-    history = read_history(root, config, report, artifacts, version=request.version,
+    history = read_history(root, config, report, released, version=request.version,
                            limit=config.release.history)
-    shown = previous.name if isinstance(previous, Version) else None
+    shown = previous.name if previous is not None else None
     notes = render_notes(
         report, artifact=request.artifact, version=request.version, tag=request.tag,
         previous=shown, history=history,

@@ -5,7 +5,8 @@
    When the model is not in the workspace and a default DVC remote is configured, it is pulled
    first (``dvc pull``), as a fresh clone needs.
 2. **Gates**: the Report is built as ``mlops-ci run`` builds it (``collect.collect_report``),
-   with the previous release of the same model as the base, else the base branch; any failed
+   with the previous release of the same model as the base (``release/previous.py``: a
+   version that was published, not merely tagged), else the base branch; any failed
    error-severity gate refuses the release.
 3. **Approvals** (``release.require_approvals: N``): the tagged commit belongs to a merged pull
    request with at least N approving reviews, each reviewer's latest review counting once.
@@ -19,21 +20,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from mlops_ci.config import Config
 from mlops_ci.errors import EXIT_GATE_FAILED, InputError, MlopsError
 from mlops_ci.lockfile import LOCK_FILE
-from mlops_ci.registry import Version, read_registry
 from mlops_ci.report import Report
-from mlops_ci.revisions import BaseChoice, default_base, is_dirty
+from mlops_ci.revisions import is_dirty
 from mlops_ci.security import log_safe, resolve_inside
 
 if TYPE_CHECKING:
     from mlops_ci.github.client import GitHubClient
-    from mlops_ci.release.tagging import ReleaseRequest
 
 SHOWN = 5  # stages or gates named in one refusal
 CHUNK = 1 << 20
@@ -180,30 +178,6 @@ def _dvc_status(root: Path) -> str:
 
 
 # --- 2. gates against the previous release -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReleaseBase:
-    choice: BaseChoice
-    previous: Version | None  # the previous release of the model, when there is one
-
-
-def release_base(root: Path, request: ReleaseRequest, env: Mapping[str, str]) -> ReleaseBase:
-    """The previous SemVer release of the same model, else the base branch as `run` picks it."""
-    registry = read_registry(root)
-    artifact = registry.artifact(request.artifact)
-    candidates = [a for a in (artifact, registry.plain if request.single else None) if a]
-    previous = [v for v in (a.previous_version(request.version) for a in candidates) if v]
-    if previous:
-        from mlops_ci.registry_tags import version_key
-
-        best = max(previous, key=lambda v: version_key(v.name))
-        return ReleaseBase(
-            BaseChoice(rev=best.commit, ref=best.tag or best.name,
-                       description=f"previous release {best.name}"),
-            best,
-        )
-    return ReleaseBase(default_base(root, env), None)
 
 
 def check_gates(report: Report) -> None:

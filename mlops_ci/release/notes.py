@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_ci.config import Config
-from mlops_ci.registry import Artifact
+from mlops_ci.registry import Version
 from mlops_ci.registry_tags import version_key
 from mlops_ci.render import format_pct, format_signed, format_value
 from mlops_ci.render_plots import PALETTE, mermaid_text
@@ -40,11 +40,12 @@ class History:
 
 
 def read_history(
-    root: Path, config: Config, report: Report, registry_artifacts: Sequence[Artifact],
+    root: Path, config: Config, report: Report, released: Sequence[Version],
     *, version: str, limit: int,
 ) -> History | None:
     """The primary metric at each of the last *limit* releases up to *version* (this one from
-    the report); None without a primary metric."""
+    the report); None without a primary metric. *released*: the versions that were released
+    (``release/previous.py``), not every tag."""
     from mlops_ci.collect import working_directory
     from mlops_ci.errors import MlopsError
     from mlops_ci.pipeline import read_base_snapshot
@@ -54,10 +55,9 @@ def read_history(
         return None
     key = version_key(version)
     earlier: dict[str, str] = {}  # version → commit, below this one
-    for artifact in registry_artifacts:
-        for found in artifact.versions:
-            if version_key(found.name) < key:
-                earlier.setdefault(found.name, found.commit)
+    for found in released:
+        if version_key(found.name) < key:
+            earlier.setdefault(found.name, found.commit)
     chosen = sorted(earlier, key=version_key)[-(limit - 1):] if limit > 1 else []
     points: list[Point] = []
     unreadable: list[str] = []
