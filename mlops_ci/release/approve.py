@@ -202,38 +202,60 @@ def check_gates(report: Report) -> None:
 
 
 _DECISIVE = {"APPROVED", "CHANGES_REQUESTED", "DISMISSED"}  # a comment changes no decision
+# Reviewers with write access, as GitHub marks them; an outsider's review (NONE, CONTRIBUTOR,
+# FIRST_TIME_CONTRIBUTOR, ...) can be submitted on any public repository and does not count,
+# as branch protection does not count it either.
+WRITERS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 
 
-def count_approvals(reviews: Iterable[Mapping[str, Any]]) -> int:
-    """Approving reviewers: each reviewer's latest decisive review (oldest first) counts once."""
+def count_approvals(reviews: Iterable[Mapping[str, Any]], *, head_sha: str | None = None) -> int:
+    """Approving reviewers: each reviewer's latest decisive review (oldest first) counts once,
+    if the reviewer has write access (author_association OWNER, MEMBER or COLLABORATOR) and,
+    given *head_sha*, the review is of that commit (the pull request's head when it merged)."""
     latest: dict[str, str] = {}
     for review in reviews:
         user = review.get("user") or {}
         login = user.get("login") if isinstance(user, dict) else None
         state = review.get("state")
-        if isinstance(login, str) and state in _DECISIVE:
-            latest[login] = str(state)
+        if not isinstance(login, str) or state not in _DECISIVE:
+            continue
+        if review.get("author_association") not in WRITERS:
+            continue
+        if head_sha is not None and state == "APPROVED" and review.get("commit_id") != head_sha:
+            continue  # an approval of an older head: the merged code was not what was approved
+        latest[login] = str(state)
     return sum(state == "APPROVED" for state in latest.values())
 
 
 def check_approvals(client: GitHubClient, repo: str, commit: str, required: int) -> int:
-    """The approving reviews of the merged pull request of *commit*; Refused when too few."""
+    """The approving reviews of the pull request that merged *commit* into the repository's
+    default branch; Refused when too few."""
     if required <= 0:
         return 0
     from urllib.parse import quote
 
+    info = client.get_json(f"/repos/{repo}")
+    default = info.get("default_branch") if isinstance(info, dict) else None
     pulls = list(client.paginate(f"/repos/{repo}/commits/{quote(commit)}/pulls"))
     merged = [p for p in pulls if isinstance(p, dict) and p.get("merged_at")]
-    if not merged:
-        raise Refused(
+    into_default = [p for p in merged if _base_ref(p) == default and default]
+    if not into_default:
+        elsewhere = sorted({str(_base_ref(p)) for p in merged})
+        where = (f"; the merged pull requests went into {', '.join(elsewhere)}"
+                 if elsewhere else "")
+        raise Refused(log_safe(
             f"Release refused: release.require_approvals is {required}, and commit "
-            f"{commit[:12]} belongs to no merged pull request. Merge the change through a "
-            "reviewed pull request and tag the merged commit."
-        )
-    best = (0, merged[0])
-    for pull in merged:
+            f"{commit[:12]} belongs to no pull request merged into the default branch "
+            f"({default!s}){where}. Merge the change through a reviewed pull request into "
+            f"{default!s} and tag the merged commit."
+        ))
+    best = (0, into_default[0])
+    for pull in into_default:
         number = int(pull["number"])
-        approvals = count_approvals(client.paginate(f"/repos/{repo}/pulls/{number}/reviews"))
+        head = pull.get("head")
+        head_sha = head.get("sha") if isinstance(head, dict) else None
+        approvals = count_approvals(client.paginate(f"/repos/{repo}/pulls/{number}/reviews"),
+                                    head_sha=str(head_sha or ""))
         if approvals >= required:
             return approvals
         best = max(best, (approvals, pull), key=lambda pair: pair[0])
@@ -241,6 +263,12 @@ def check_approvals(client: GitHubClient, repo: str, commit: str, required: int)
     raise Refused(
         f"Release refused: release.require_approvals is {required}, and pull request "
         f"#{int(pull['number'])}, which merged commit {commit[:12]}, has {approvals} approving "
-        f"review{'s' if approvals != 1 else ''}. Have it reviewed (each reviewer's latest "
-        "review counts), then run the release again."
+        f"review{'s' if approvals != 1 else ''} by reviewers with write access of its final "
+        "commit. Have it reviewed (each reviewer's latest review of the head commit counts), "
+        "then run the release again."
     )
+
+
+def _base_ref(pull: Mapping[str, Any]) -> object:
+    base = pull.get("base")
+    return base.get("ref") if isinstance(base, dict) else None
