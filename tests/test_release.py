@@ -254,7 +254,8 @@ def test_enough_approvals_and_no_merged_pull_request(
     sha = next_release(repo, 0.01, "v1.1.0")
     env = actions_env(repo, github_api, "v1.1.0")
     code, _, err = run_release(repo, env, dry_run=True)
-    assert code == EXIT_GATE_FAILED and "no pull request merged into the default branch (main)" in err
+    assert code == EXIT_GATE_FAILED
+    assert "no pull request merged into the default branch (main)" in err
 
     merged_pull_with_reviews(github_api, sha, ("alice", "APPROVED"), ("bob", "APPROVED"))
     code, _, err = run_release(repo, env, dry_run=True)
