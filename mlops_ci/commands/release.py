@@ -130,7 +130,7 @@ def prepare(
     from mlops_ci.collect import collect_report
     from mlops_ci.release.approve import check_approvals, check_gates, check_reproducible
     from mlops_ci.release.previous import release_base, released_versions
-    from mlops_ci.release.tagging import check_gto_tag
+    from mlops_ci.release.tagging import check_gto_tag, check_origin
 
     root, config = project.root, project.config
     check_reproducible(root, config, pull=not dry_run, stderr=stderr)
@@ -148,7 +148,14 @@ def prepare(
     elif required:
         print("mlops-ci: release.require_approvals is not checked outside GitHub Actions.",
               file=stderr)
-    check_gto_tag(root, request, env, token)
+    check_gto_tag(root, request)
+    try:
+        check_origin(root, request, env, token)
+    except InputError as exc:
+        if not dry_run:
+            raise
+        print(log_safe(f"mlops-ci: the release itself would be refused here: {exc}"),
+              file=stderr)
     bundle, notes = _assemble(project, request, report, base.previous, released.versions,
                               staging, dry_run, env, stderr)
     return Plan(request, f"{request.artifact} {request.version}", notes, bundle, report)
