@@ -138,12 +138,14 @@ def test_a_published_release_that_someone_else_made_is_verified_not_just_its_sou
         if asset.name in ("evidence.json", "model.sig"):
             asset.content = b'{"verdict": {"status": "pass"}, "forged": true}\n'
             asset.digest = sha256_digest(asset.content)
+            asset.size = len(asset.content)
     code, _, err = run_release(repo, env)
     assert code != EXIT_OK, (
         "a re-run reported the release as published and fine although its model.sig does not "
         "verify and evidence.json is not what was signed (only model/metrics/params/dvc.lock "
         f"are compared):\n{err}"
     )
+    assert "its files do not verify" in err and "evidence.json" in err, err
 
 
 def test_a_tag_that_origin_has_on_another_commit_is_refused(

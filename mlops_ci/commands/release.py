@@ -235,9 +235,11 @@ def publish(
     existing = find_release(client, ctx.repository, request.tag)
     if existing is not None and not existing.get("draft"):
         bundle = plan.bundle
+        signing = config.release.signing
         result = verify_published(
             client, ctx.repository, existing, names=bundle.files,
             sources={name: bundle.digests[name] for name in bundle.sources},
+            signed=signing is not None, public_key=_public_key(root, config),
         )
     else:  # none yet, or the draft an interrupted run left: completed
         result = publish_release(
@@ -267,6 +269,16 @@ def publish(
                    "version": request.version}, env)
     append_step_summary(plan.notes, env)
     return EXIT_OK
+
+
+def _public_key(root: Path, config: Config) -> Path | None:
+    """release.signing.public_key, inside the repository; None when not set."""
+    from mlops_ci.security import resolve_inside
+
+    signing = config.release.signing
+    if signing is None or signing.public_key is None:
+        return None
+    return resolve_inside(root, signing.public_key, what="release.signing.public_key")
 
 
 def _deployed(client: GitHubClient, repo: str, tag: str, environment: str) -> bool:
