@@ -187,3 +187,18 @@ def test_a_backport_release_does_not_become_githubs_latest_release(
     state = github_api.state.repo()
     latest = state.releases[state.latest_release_id].tag_name
     assert latest == "v1.1.0", f"GitHub's latest release is now {latest}, not v1.1.0"
+    sent = github_api.calls("PATCH /repos/{owner}/{repo}/releases/{release_id}")[-1].body
+    assert sent["make_latest"] == "false"
+
+
+def test_latest_is_the_models_highest_non_prerelease_published_version() -> None:
+    """is_latest: the highest non-prerelease among the model's published tags, bare or named;
+    other models' releases and prereleases do not count."""
+    from mlops_ci.release.previous import is_latest
+
+    published = ["v1.1.0", "churn@v1.0.0", "fraud@v9.0.0", "v2.0.0-rc.1"]
+    assert is_latest("v1.2.0", published, "churn", single=True)
+    assert is_latest("v1.1.0", published, "churn", single=True)
+    assert not is_latest("v1.0.1", published, "churn", single=True)
+    assert not is_latest("v3.0.0-rc.1", published, "churn", single=True)
+    assert is_latest("v1.0.1", published, "churn", single=False)  # bare tags: another model's

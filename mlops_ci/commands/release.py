@@ -245,7 +245,8 @@ def publish(
         result = publish_release(
             client, ctx.repository, tag=request.tag, name=plan.name, body=plan.notes,
             prerelease=request.prerelease, files=plan.bundle.files,
-            target_commitish=request.commit,
+            target_commitish=request.commit, make_latest=_is_latest(client, ctx.repository,
+                                                                    request),
         )
     what = "was already published" if result.already_published else "published"
     print(log_safe(f"mlops-ci: release {request.tag} {what}: {result.html_url}"), file=stderr)
@@ -269,6 +270,16 @@ def publish(
                    "version": request.version}, env)
     append_step_summary(plan.notes, env)
     return EXIT_OK
+
+
+def _is_latest(client: GitHubClient, repo: str, request: ReleaseRequest) -> bool:
+    """Whether this release is the model's highest non-prerelease published version, the one
+    GitHub should show as Latest: a backport (v1.0.1 after v1.1.0) is not."""
+    from mlops_ci.github.releases import list_releases
+    from mlops_ci.release.previous import is_latest, published_tags
+
+    published = published_tags(list_releases(client, repo))
+    return is_latest(request.version, published, request.artifact, single=request.single)
 
 
 def _public_key(root: Path, config: Config) -> Path | None:
