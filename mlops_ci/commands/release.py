@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -59,14 +60,40 @@ def release(
     stderr: TextIO,
     github_token: str | None = None,
 ) -> int:
+    from mlops_ci.proc import withheld_from_tools
+
+    with ExitStack() as stack:
+        # git and dvc need neither the token (a push gets it in its own header variable) nor
+        # a private key: withheld from every subprocess, before the first one runs
+        stack.enter_context(withheld_from_tools(_secrets(env)))
+        return _release(cwd=cwd, tag=tag, dry_run=dry_run, env=env, stdout=stdout,
+                        stderr=stderr, github_token=github_token, stack=stack)
+
+
+TOOL_SECRETS = ("GITHUB_TOKEN", "GH_TOKEN", "INPUT_GITHUB-TOKEN", "INPUT_GITHUB_TOKEN")
+
+
+def _secrets(env: Mapping[str, str]) -> set[str]:
+    """The variables kept from git and dvc: the tokens, and any that holds a private key."""
+    return {*TOOL_SECRETS, *(name for name, value in env.items() if "PRIVATE KEY-----" in value)}
+
+
+def _release(
+    *, cwd: Path, tag: str | None, dry_run: bool, env: Mapping[str, str], stdout: TextIO,
+    stderr: TextIO, github_token: str | None, stack: ExitStack,
+) -> int:
     from mlops_ci.github.context import read_context
     from mlops_ci.github.publish import protect_token, resolve_token
+    from mlops_ci.proc import withheld_from_tools
     from mlops_ci.release.tagging import resolve_request, tag_name
 
     ctx = read_context(env)
     token = resolve_token(github_token, env)
     protect_token(token, ctx, stdout)
     project = open_project(cwd, env)
+    signing = project.config.release.signing
+    if signing is not None:  # named in mlops.yaml, whatever they hold
+        stack.enter_context(withheld_from_tools([signing.key_env, signing.password_env or ""]))
     request = resolve_request(project.root, project.config, tag_name(tag, env))
     if request.released_as is not None:
         print(log_safe(
