@@ -11,6 +11,7 @@ the values are the primary metric read at each release's commit, as `run` reads 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,14 +79,20 @@ def read_history(
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+    """A finite int or float: NaN and ±inf (JSON's 1e999) cannot be charted, they are listed
+    as unreadable instead."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 # --- rendering (pure) --------------------------------------------------------------------------
 
 
 def history_chart(history: History) -> str:
-    """The Mermaid chart of *history*, x-axis by release order, labelled with the versions."""
+    """The Mermaid chart of *history*, x-axis by release order, labelled with the versions;
+    a point without a finite value is left out (Mermaid cannot parse `inf` or `nan`)."""
+    points = [p for p in history.points if _is_number(p.value)] or [Point("", 0.0)]
+    history = History(history.metric, tuple(points), history.unreadable)
     values = [p.value for p in history.points]
     low, high = min(values), max(values)
     pad = (high - low) * 0.1 or abs(high) * 0.01 or 1.0
