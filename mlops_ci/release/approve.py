@@ -73,7 +73,7 @@ def check_reproducible(
             f"dvc.lock says {locked}. Restore it (`dvc checkout {path}`, or `dvc pull {path}`), "
             "or run `dvc repro` and commit dvc.lock before tagging."
         )
-    changed = _dvc_status(root)
+    changed = _dvc_status(root, watched=(path, *config.metrics.files))
     if changed:
         raise InputError(
             f"`dvc status` finds the pipeline changed since dvc.lock was written ({changed}): "
@@ -143,8 +143,10 @@ def _md5(model: Path, path: str) -> str:
     return digest.hexdigest()
 
 
-def _dvc_status(root: Path) -> str:
-    """What `dvc status` reports changed, in words; "" when nothing is."""
+def _dvc_status(root: Path, *, watched: Iterable[str] = ()) -> str:
+    """What `dvc status` reports changed, in words; "" when nothing is. A frozen stage that
+    writes a *watched* file (the model, a metrics file) or is upstream of one is refused
+    first: `dvc status` does not compare a frozen stage's deps and params with dvc.lock."""
     from dvc.repo import Repo
 
     from mlops_ci.pipeline import use_our_log_handlers
@@ -152,13 +154,24 @@ def _dvc_status(root: Path) -> str:
     use_our_log_handlers()
     try:
         with Repo(str(root)) as repo:
-            status: dict[str, Any] = repo.status()
+            frozen = _frozen_upstream(repo, set(watched))
+            status: dict[str, Any] = {} if frozen else repo.status()
     except Exception as exc:  # DVC's refusal of the pipeline: its words, one sentence
         reason = " ".join(str(exc).split())[:300] or type(exc).__name__
         raise InputError(
             f"`dvc status` cannot read the pipeline ({log_safe(reason)}). Run `dvc status` "
             "to see why, and fix dvc.yaml or dvc.lock."
         ) from None
+    if frozen:
+        shown = ", ".join(frozen[:SHOWN])
+        raise InputError(log_safe(
+            f"The stage{'s' if len(frozen) != 1 else ''} {shown} of dvc.yaml "
+            f"{'are' if len(frozen) != 1 else 'is'} `frozen: true` and produce"
+            f"{'' if len(frozen) != 1 else 's'} the model or its metrics (or feed a stage "
+            "that does): `dvc status` does not check a frozen stage's dependencies and params "
+            "against dvc.lock, so the release cannot show that the model reproduces. Remove "
+            "`frozen: true`, run `dvc repro`, commit dvc.lock and tag the new commit."
+        ))
     parts = []
     for stage, changes in list(status.items())[:SHOWN]:
         words = []
@@ -175,6 +188,26 @@ def _dvc_status(root: Path) -> str:
     if len(status) > SHOWN:
         parts.append(f"and {len(status) - SHOWN} more")
     return log_safe(" · ".join(parts))[:1000]
+
+
+def _frozen_upstream(repo: Any, watched: set[str]) -> list[str]:
+    """The frozen stages that write a *watched* file or a metric, or feed one that does."""
+    import warnings
+
+    import networkx as nx
+
+    index = repo.index
+    targets = [stage for stage in index.stages
+               if any(out.def_path in watched or getattr(out, "metric", False)
+                      for out in stage.outs)]
+    with warnings.catch_warnings():  # DVC's graph code trips pygtrie's deprecation warning
+        warnings.simplefilter("ignore", DeprecationWarning)
+        graph = index.graph
+    upstream = set(targets)
+    for stage in targets:
+        if stage in graph:
+            upstream |= nx.descendants(graph, stage)  # edges run from a stage to its deps'
+    return sorted(str(stage.addressing) for stage in upstream if getattr(stage, "frozen", False))
 
 
 # --- 2. gates against the previous release -----------------------------------------------------
