@@ -1,15 +1,18 @@
 """The checks a tagged commit passes before anything of its release is written.
 
 1. **Reproducible**: the workspace is the tagged commit (no change to a tracked file), the
-   model file's md5 is the one ``dvc.lock`` records, and ``dvc status`` finds nothing changed.
+   model file's md5 is the one ``dvc.lock`` records, no stage upstream of the model or its
+   metrics is frozen, and ``dvc status`` finds nothing changed.
    When the model is not in the workspace and a default DVC remote is configured, it is pulled
    first (``dvc pull``), as a fresh clone needs.
 2. **Gates**: the Report is built as ``mlops-ci run`` builds it (``collect.collect_report``),
    with the previous release of the same model as the base (``release/previous.py``: a
    version that was published, not merely tagged), else the base branch; any failed
    error-severity gate refuses the release.
-3. **Approvals** (``release.require_approvals: N``): the tagged commit belongs to a merged pull
-   request with at least N approving reviews, each reviewer's latest review counting once.
+3. **Approvals** (``release.require_approvals: N``): the tagged commit belongs to a pull
+   request merged into the default branch with at least N approving reviews, each reviewer's
+   latest review counting once, and only reviews by reviewers with write access (OWNER,
+   MEMBER, COLLABORATOR) of the pull request's final head commit.
 
 A problem with the input (a dirty workspace, a model that differs from ``dvc.lock``) is an
 InputError, exit code 2; a failed gate or too few approvals is a verdict, :class:`Refused`,
