@@ -21,7 +21,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TextIO
 
@@ -36,6 +37,21 @@ DRAIN_GRACE = 1.0  # how long the output may stay open after the command itself 
 _POLL = 0.2  # how often a wait looks at the clock and at the process
 
 
+_WITHHELD: set[str] = set()  # names tool_env() leaves out (withheld_from_tools)
+
+
+@contextmanager
+def withheld_from_tools(names: Iterable[str]) -> Iterator[None]:
+    """Within the block, :func:`tool_env` leaves out the variables *names*: secrets that the
+    command holds and git and dvc do not need (the release's signing key, the token)."""
+    added = {name for name in names if name} - _WITHHELD
+    _WITHHELD.update(added)
+    try:
+        yield
+    finally:
+        _WITHHELD.difference_update(added)
+
+
 def tool_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment for git and dvc: the caller's, without analytics or interactive prompts.
 
@@ -44,7 +60,7 @@ def tool_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     libraries), not whichever `python` the shell happens to find. Not inside a virtualenv that
     holds mlops-ci alone (the action's, or pipx's): there the stages keep the user's PATH.
     """
-    env = dict(os.environ)
+    env = {name: value for name, value in os.environ.items() if name not in _WITHHELD}
     env["DVC_NO_ANALYTICS"] = "true"
     env["GIT_TERMINAL_PROMPT"] = "0"
     if sys.prefix != sys.base_prefix and not isolated_venv(Path(sys.prefix)):

@@ -100,6 +100,7 @@ class Artifact:
     registered: tuple[Version, ...] = ()  # registered and not deregistered, highest first
     held: Mapping[str, tuple[Assignment, ...]] = field(default_factory=dict)  # latest first
     counter: int = 1  # the counter GTO gives this artifact's next tag
+    withdrawn: frozenset[str] = frozenset()  # versions whose latest event deregisters them
 
     @property
     def versions(self) -> tuple[Version, ...]:
@@ -306,6 +307,11 @@ def _build_artifact(name: str, events: list[_Event], counter: int) -> Artifact:
             for stage, pairs in sorted(held.items())
         },
         counter=counter,
+        withdrawn=frozenset(
+            key[0] for key, changes in history.items()
+            if changes[-1].tag.action is Action.DEREGISTER
+            and not any(k[0] == key[0] for k in active)
+        ),
     )
 
 

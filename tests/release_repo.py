@@ -69,6 +69,13 @@ class ReleaseRepo:
             git("tag", name, cwd=self.root)
         git("push", "-q", "origin", f"refs/tags/{name}", cwd=self.root)
 
+    def mark_released(self, version: str, artifact: str = "churn") -> None:
+        """The registry tag a published release of *version* leaves (what an offline run
+        counts as released): ``churn@vX.Y.Z``, "mlops-ci release churn vX.Y.Z: pass"."""
+        git("tag", "-a", f"{artifact}@{version}", "-m",
+            f"mlops-ci release {artifact} {version}: pass", f"{version}^{{commit}}",
+            cwd=self.root)
+
     def head(self) -> str:
         return git("rev-parse", "HEAD", cwd=self.root)
 

@@ -49,3 +49,21 @@ def test_latest_decisive_review_per_reviewer_counts(github_api: FakeGitHub) -> N
         assert check_approvals(client, f"{OWNER}/{REPO}", MERGE_SHA, 1) == 1
         with pytest.raises(Refused, match="has 1 approving review\\b"):
             check_approvals(client, f"{OWNER}/{REPO}", MERGE_SHA, 2)
+
+
+def test_a_review_carries_its_author_association_and_outsiders_do_not_count(
+    github_api: FakeGitHub,
+) -> None:
+    """The fake's review serves the author_association a test sets (NONE: an outsider), and
+    count_approvals counts only reviewers with write access, of the given head commit."""
+    state, repo = github_api.state, github_api.state.repo()
+    outsider, member = state.add_user("outsider", 7101), state.add_user("member", 7102)
+    add_review(state, repo, PR_NUMBER, outsider, "APPROVED", author_association="NONE")
+    add_review(state, repo, PR_NUMBER, member, "APPROVED")
+    with GitHubClient(github_api.url, BOT_TOKEN) as client:
+        reviews = list(client.paginate(f"/repos/{OWNER}/{REPO}/pulls/{PR_NUMBER}/reviews"))
+    assert [r["author_association"] for r in reviews] == ["NONE", "MEMBER"]
+    head = repo.issues[PR_NUMBER].head_sha
+    assert count_approvals(reviews) == 1
+    assert count_approvals(reviews, head_sha=head) == 1
+    assert count_approvals(reviews, head_sha="f" * 40) == 0

@@ -175,11 +175,13 @@ def test_gates_are_judged_against_the_previous_release(repo: ReleaseRepo) -> Non
     git("checkout", "-qb", "drift", cwd=repo.root)
     repo.commit_model(0.03, "Better")  # acc 0.83, released as v1.1.0
     repo.tag("v1.1.0")
+    repo.mark_released("v1.1.0")
     repo.commit_model(-0.01, "Worse than v1.1.0 by 0.04: within max_drop")
     repo.tag("v1.2.0")
     code, _, err = run_release(repo, dict(os.environ), tag="v1.2.0", dry_run=True)
     assert code == 0, err
     assert "against previous release v1.1.0" in err
+    repo.mark_released("v1.2.0")
 
     repo.commit_model(-0.1, "acc 0.7: 0.09 below v1.2.0's 0.79")
     repo.tag("v1.3.0")
@@ -191,6 +193,7 @@ def test_gates_are_judged_against_the_previous_release(repo: ReleaseRepo) -> Non
 def test_a_failing_release_writes_nothing_and_only_reads(
     repo: ReleaseRepo, github_api: FakeGitHub
 ) -> None:
+    github_api.add_release(tag="v1.0.0")  # published: the previous release
     next_release(repo, -0.2, "v1.1.0")  # acc 0.6 against v1.0.0's 0.8
     before = tree_state(repo.root)
     tags_before = git("tag", "--list", cwd=repo.root)
@@ -201,7 +204,7 @@ def test_a_failing_release_writes_nothing_and_only_reads(
     assert "Release refused" in result.stderr and "acc" in result.stderr
     assert "Traceback" not in result.stderr
     assert writes(github_api) == []
-    assert github_api.state.repo().releases == {}
+    assert [r.tag_name for r in github_api.state.repo().releases.values()] == ["v1.0.0"]
     assert tree_state(repo.root) == before
     assert git("tag", "--list", cwd=repo.root) == tags_before
     assert repo.origin_tags() == origin_before
@@ -251,7 +254,8 @@ def test_enough_approvals_and_no_merged_pull_request(
     sha = next_release(repo, 0.01, "v1.1.0")
     env = actions_env(repo, github_api, "v1.1.0")
     code, _, err = run_release(repo, env, dry_run=True)
-    assert code == EXIT_GATE_FAILED and "no merged pull request" in err
+    assert code == EXIT_GATE_FAILED
+    assert "no pull request merged into the default branch (main)" in err
 
     merged_pull_with_reviews(github_api, sha, ("alice", "APPROVED"), ("bob", "APPROVED"))
     code, _, err = run_release(repo, env, dry_run=True)

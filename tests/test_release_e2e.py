@@ -78,6 +78,7 @@ def test_a_tag_on_a_passing_commit_becomes_a_complete_signed_release(
     signed: tuple[ReleaseRepo, str], github_api: FakeGitHub, tmp_path: Path
 ) -> None:
     repo, pem = signed
+    github_api.add_release(tag="v1.0.0")  # published: the previous release
     sha = repo.commit_model(0.01, "Better model")  # acc 0.81 against v1.0.0's 0.8
     repo.tag("v1.1.0")
     result, env = release_cli(repo, github_api, "v1.1.0", pem)

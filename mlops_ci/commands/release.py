@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -32,6 +33,7 @@ from mlops_ci.security import log_safe
 if TYPE_CHECKING:
     from mlops_ci.github.client import GitHubClient
     from mlops_ci.github.context import RunnerContext
+    from mlops_ci.registry import Version
     from mlops_ci.release.assemble import Bundle
     from mlops_ci.release.tagging import ReleaseRequest
     from mlops_ci.report import Report
@@ -58,14 +60,40 @@ def release(
     stderr: TextIO,
     github_token: str | None = None,
 ) -> int:
+    from mlops_ci.proc import withheld_from_tools
+
+    with ExitStack() as stack:
+        # git and dvc need neither the token (a push gets it in its own header variable) nor
+        # a private key: withheld from every subprocess, before the first one runs
+        stack.enter_context(withheld_from_tools(_secrets(env)))
+        return _release(cwd=cwd, tag=tag, dry_run=dry_run, env=env, stdout=stdout,
+                        stderr=stderr, github_token=github_token, stack=stack)
+
+
+TOOL_SECRETS = ("GITHUB_TOKEN", "GH_TOKEN", "INPUT_GITHUB-TOKEN", "INPUT_GITHUB_TOKEN")
+
+
+def _secrets(env: Mapping[str, str]) -> set[str]:
+    """The variables kept from git and dvc: the tokens, and any that holds a private key."""
+    return {*TOOL_SECRETS, *(name for name, value in env.items() if "PRIVATE KEY-----" in value)}
+
+
+def _release(
+    *, cwd: Path, tag: str | None, dry_run: bool, env: Mapping[str, str], stdout: TextIO,
+    stderr: TextIO, github_token: str | None, stack: ExitStack,
+) -> int:
     from mlops_ci.github.context import read_context
     from mlops_ci.github.publish import protect_token, resolve_token
+    from mlops_ci.proc import withheld_from_tools
     from mlops_ci.release.tagging import resolve_request, tag_name
 
     ctx = read_context(env)
     token = resolve_token(github_token, env)
     protect_token(token, ctx, stdout)
     project = open_project(cwd, env)
+    signing = project.config.release.signing
+    if signing is not None:  # named in mlops.yaml, whatever they hold
+        stack.enter_context(withheld_from_tools([signing.key_env, signing.password_env or ""]))
     request = resolve_request(project.root, project.config, tag_name(tag, env))
     if request.released_as is not None:
         print(log_safe(
@@ -127,19 +155,16 @@ def prepare(
 ) -> Plan:
     """Approve the tagged commit, then assemble its bundle and notes in *staging*."""
     from mlops_ci.collect import collect_report
-    from mlops_ci.release.approve import (
-        check_approvals,
-        check_gates,
-        check_reproducible,
-        release_base,
-    )
-    from mlops_ci.release.tagging import check_gto_tag
+    from mlops_ci.release.approve import check_approvals, check_gates, check_reproducible
+    from mlops_ci.release.previous import release_base, released_versions
+    from mlops_ci.release.tagging import check_gto_tag, check_origin
 
     root, config = project.root, project.config
     check_reproducible(root, config, pull=not dry_run, stderr=stderr)
-    base = release_base(root, request, env)
-    print(log_safe(f"mlops-ci: judging {request.tag} against {base.choice.description}"),
-          file=stderr)
+    released = released_versions(root, request, client=client, repo=repo)
+    base = release_base(root, request, env, released)
+    print(log_safe(f"mlops-ci: judging {request.tag} against {base.choice.description} "
+                   f"({base.reason})"), file=stderr)
     report = collect_report(root, config, base.choice, env)
     check_gates(report)
     required = config.release.require_approvals
@@ -150,17 +175,24 @@ def prepare(
     elif required:
         print("mlops-ci: release.require_approvals is not checked outside GitHub Actions.",
               file=stderr)
-    check_gto_tag(root, request, env, token)
-    bundle, notes = _assemble(project, request, report, base.previous, staging, dry_run, env,
-                              stderr)
+    check_gto_tag(root, request)
+    try:
+        check_origin(root, request, env, token)
+    except InputError as exc:
+        if not dry_run:
+            raise
+        print(log_safe(f"mlops-ci: the release itself would be refused here: {exc}"),
+              file=stderr)
+    bundle, notes = _assemble(project, request, report, base.previous, released.versions,
+                              staging, dry_run, env, stderr)
     return Plan(request, f"{request.artifact} {request.version}", notes, bundle, report)
 
 
 def _assemble(
-    project: Project, request: ReleaseRequest, report: Report, previous: object,
-    staging: Path, dry_run: bool, env: Mapping[str, str], stderr: TextIO,
+    project: Project, request: ReleaseRequest, report: Report, previous: Version | None,
+    released: Sequence[Version], staging: Path, dry_run: bool, env: Mapping[str, str],
+    stderr: TextIO,
 ) -> tuple[Bundle, str]:
-    from mlops_ci.registry import Version, read_registry
     from mlops_ci.release.assemble import assemble
     from mlops_ci.release.notes import read_history, render_notes
     from mlops_ci.render_untrusted import render_untrusted_card_body
@@ -175,12 +207,9 @@ def _assemble(
         )
     bundle = assemble(root, config, report, staging / "bundle", artifact=request.artifact,
                       version=request.version, tag=request.tag, env=env)
-    registry = read_registry(root)
-    artifacts = [a for a in (registry.artifact(request.artifact),
-                             registry.plain if request.single else None) if a]
-    history = read_history(root, config, report, artifacts, version=request.version,
+    history = read_history(root, config, report, released, version=request.version,
                            limit=config.release.history)
-    shown = previous.name if isinstance(previous, Version) else None
+    shown = previous.name if previous is not None else None
     notes = render_notes(
         report, artifact=request.artifact, version=request.version, tag=request.tag,
         previous=shown, history=history,
@@ -233,15 +262,18 @@ def publish(
     existing = find_release(client, ctx.repository, request.tag)
     if existing is not None and not existing.get("draft"):
         bundle = plan.bundle
+        signing = config.release.signing
         result = verify_published(
             client, ctx.repository, existing, names=bundle.files,
             sources={name: bundle.digests[name] for name in bundle.sources},
+            signed=signing is not None, public_key=_public_key(root, config),
         )
     else:  # none yet, or the draft an interrupted run left: completed
         result = publish_release(
             client, ctx.repository, tag=request.tag, name=plan.name, body=plan.notes,
             prerelease=request.prerelease, files=plan.bundle.files,
-            target_commitish=request.commit,
+            target_commitish=request.commit, make_latest=_is_latest(client, ctx.repository,
+                                                                    request),
         )
     what = "was already published" if result.already_published else "published"
     print(log_safe(f"mlops-ci: release {request.tag} {what}: {result.html_url}"), file=stderr)
@@ -265,6 +297,26 @@ def publish(
                    "version": request.version}, env)
     append_step_summary(plan.notes, env)
     return EXIT_OK
+
+
+def _is_latest(client: GitHubClient, repo: str, request: ReleaseRequest) -> bool:
+    """Whether this release is the model's highest non-prerelease published version, the one
+    GitHub should show as Latest: a backport (v1.0.1 after v1.1.0) is not."""
+    from mlops_ci.github.releases import list_releases
+    from mlops_ci.release.previous import is_latest, published_tags
+
+    published = published_tags(list_releases(client, repo))
+    return is_latest(request.version, published, request.artifact, single=request.single)
+
+
+def _public_key(root: Path, config: Config) -> Path | None:
+    """release.signing.public_key, inside the repository; None when not set."""
+    from mlops_ci.security import resolve_inside
+
+    signing = config.release.signing
+    if signing is None or signing.public_key is None:
+        return None
+    return resolve_inside(root, signing.public_key, what="release.signing.public_key")
 
 
 def _deployed(client: GitHubClient, repo: str, tag: str, environment: str) -> bool:

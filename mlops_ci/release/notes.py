@@ -11,12 +11,13 @@ the values are the primary metric read at each release's commit, as `run` reads 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_ci.config import Config
-from mlops_ci.registry import Artifact
+from mlops_ci.registry import Version
 from mlops_ci.registry_tags import version_key
 from mlops_ci.render import format_pct, format_signed, format_value
 from mlops_ci.render_plots import PALETTE, mermaid_text
@@ -40,11 +41,12 @@ class History:
 
 
 def read_history(
-    root: Path, config: Config, report: Report, registry_artifacts: Sequence[Artifact],
+    root: Path, config: Config, report: Report, released: Sequence[Version],
     *, version: str, limit: int,
 ) -> History | None:
     """The primary metric at each of the last *limit* releases up to *version* (this one from
-    the report); None without a primary metric."""
+    the report); None without a primary metric. *released*: the versions that were released
+    (``release/previous.py``), not every tag."""
     from mlops_ci.collect import working_directory
     from mlops_ci.errors import MlopsError
     from mlops_ci.pipeline import read_base_snapshot
@@ -54,10 +56,9 @@ def read_history(
         return None
     key = version_key(version)
     earlier: dict[str, str] = {}  # version → commit, below this one
-    for artifact in registry_artifacts:
-        for found in artifact.versions:
-            if version_key(found.name) < key:
-                earlier.setdefault(found.name, found.commit)
+    for found in released:
+        if version_key(found.name) < key:
+            earlier.setdefault(found.name, found.commit)
     chosen = sorted(earlier, key=version_key)[-(limit - 1):] if limit > 1 else []
     points: list[Point] = []
     unreadable: list[str] = []
@@ -78,14 +79,20 @@ def read_history(
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+    """A finite int or float: NaN and ±inf (JSON's 1e999) cannot be charted, they are listed
+    as unreadable instead."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 # --- rendering (pure) --------------------------------------------------------------------------
 
 
 def history_chart(history: History) -> str:
-    """The Mermaid chart of *history*, x-axis by release order, labelled with the versions."""
+    """The Mermaid chart of *history*, x-axis by release order, labelled with the versions;
+    a point without a finite value is left out (Mermaid cannot parse `inf` or `nan`)."""
+    points = [p for p in history.points if _is_number(p.value)] or [Point("", 0.0)]
+    history = History(history.metric, tuple(points), history.unreadable)
     values = [p.value for p in history.points]
     low, high = min(values), max(values)
     pad = (high - low) * 0.1 or abs(high) * 0.01 or 1.0

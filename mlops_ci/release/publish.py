@@ -13,7 +13,8 @@ deleted immutable release burns its tag for good. So nothing is ever fixed after
    list the assets again: a complete asset with the right sha256 counts, anything else under
    that name is deleted and uploaded again, at most :data:`MAX_UPLOAD_ATTEMPTS` times;
 4. list the assets once more and check every one against the local sha256, then publish
-   (``draft: false``; a prerelease is not made the latest release).
+   (``draft: false``; a prerelease, or a release the caller says is not the highest, is
+   not made the latest release).
 
 A run stopped anywhere leaves at most a draft, which the next run for the tag completes; no
 asset is ever uploaded twice under one name. See docs/github.md, "Publishing releases".
@@ -77,8 +78,12 @@ def publish_release(
     prerelease: bool,
     files: Mapping[str, Path],
     target_commitish: str | None = None,
+    make_latest: bool | None = None,
 ) -> PublishResult:
     """Publish *files* (asset name → local path) as the release for *tag* in *repo*.
+
+    *make_latest*: whether GitHub shows it as the Latest release (``make_latest``); the
+    caller decides (a backport of an older line is not), None: every non-prerelease is.
 
     Raises InputError before any request for a body over GitHub's limit or an asset name
     GitHub would change, and when a published release holds different assets; GitHubError
@@ -121,9 +126,10 @@ def publish_release(
         _upload(client, repo, release, asset_name, files[asset_name], sha)
 
     _check_draft(client, repo, release_id, tag, local)
+    latest = (not prerelease) if make_latest is None else (make_latest and not prerelease)
     fields: dict[str, Any] = {"draft": False, "name": name, "body": body,
                               "prerelease": prerelease,
-                              "make_latest": "false" if prerelease else "true"}
+                              "make_latest": "true" if latest else "false"}
     if target_commitish:
         fields["target_commitish"] = target_commitish
     published = update_release(client, repo, release_id, **fields)

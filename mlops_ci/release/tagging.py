@@ -181,21 +181,73 @@ def remote_tag(root: Path, name: str, env: Mapping[str, str], token: str | None)
     return found.get(f"{ref}^{{}}") or found.get(ref)
 
 
-def check_gto_tag(root: Path, request: ReleaseRequest, env: Mapping[str, str],
-                  token: str | None) -> None:
-    """Refuse, before anything is written, a GTO tag of this version on another commit."""
-    if not request.single:
-        return
+def read_origin_tags(root: Path, names: Sequence[str], env: Mapping[str, str],
+                     token: str | None) -> dict[str, str]:
+    """Tag name → the commit it points at on origin (peeled), for those of *names* origin has.
+
+    One `git ls-remote`; a failure (no remote `origin`, origin unreadable) is an InputError:
+    "cannot tell" must never read as "no tag there"."""
+    refs = [r for name in names for r in (f"{TAG_REF_PREFIX}{name}",
+                                            f"{TAG_REF_PREFIX}{name}^{{}}")]
+    done = run(["git", "ls-remote", "--tags", "origin", *refs], cwd=root, check=False,
+               env=_push_env(root, env, token), what="git ls-remote", merge_stderr=False)
+    if done.returncode != 0:
+        reason = " ".join((done.stderr or "").split())[:300] or f"exit {done.returncode}"
+        raise InputError(log_safe(
+            f"Cannot read the tags of the remote 'origin' (`git ls-remote origin` failed: "
+            f"{reason}), so the release cannot check that origin has {names[0]!r} on this "
+            "commit. Nothing was written. Make `origin` the repository the release is "
+            "published from and readable by the job (`contents: read`), then run again."
+        )) from None
+    found: dict[str, str] = {}
+    for line in done.stdout.splitlines():
+        sha, _, ref = line.strip().partition("\t")
+        found[ref] = sha
+    return {name: commit for name in names
+            if (commit := found.get(f"{TAG_REF_PREFIX}{name}^{{}}")
+                or found.get(f"{TAG_REF_PREFIX}{name}"))}
+
+
+def check_origin(root: Path, request: ReleaseRequest, env: Mapping[str, str],
+                 token: str | None) -> None:
+    """Before anything is written: origin can be read, has the release tag on the commit
+    being released (the tag GitHub attaches the release to), and no registry tag of this
+    version on another commit. An InputError otherwise."""
+    names = list(dict.fromkeys([request.tag, request.gto_tag]))
+    at_origin = read_origin_tags(root, names, env, token)
+    commit = at_origin.get(request.tag)
+    if commit is None:
+        raise InputError(
+            f"The remote 'origin' has no tag {request.tag!r}; the GitHub Release is attached to "
+            f"origin's tag. Push it first: `git push origin refs/tags/{request.tag}`."
+        )
+    if commit != request.commit:
+        raise InputError(
+            f"origin's tag {request.tag!r} is on commit {commit[:12]}, not on the commit being "
+            f"released ({request.commit[:12]}): the tag was moved after this job checked it "
+            "out, or the clone's tag differs. Nothing was written. Release a new version "
+            "rather than moving a release tag."
+        )
+    if request.single:
+        _check_registry_tag(request, "on origin", at_origin.get(request.gto_tag))
+
+
+def check_gto_tag(root: Path, request: ReleaseRequest) -> None:
+    """Refuse, before anything is written, a GTO tag of this version on another commit in
+    this clone (origin's copy: :func:`check_origin`)."""
+    if request.single:
+        _check_registry_tag(request, "in this clone", existing_tag(root, request.gto_tag))
+
+
+def _check_registry_tag(request: ReleaseRequest, where: str, commit: str | None) -> None:
     name = request.gto_tag
-    for where, commit in (("in this clone", existing_tag(root, name)),
-                          ("on origin", remote_tag(root, name, env, token))):
-        if commit is not None and commit != request.commit:
-            raise InputError(
-                f"The registry tag {name!r} exists {where} on commit {commit[:12]}, not on the "
-                f"tagged commit {request.commit[:12]}: version {request.version} of "
-                f"{request.artifact!r} was released from another commit. Release a new version, "
-                f"or remove the stale tag (`git push origin :refs/tags/{name}`)."
-            )
+    if commit is not None and commit != request.commit:
+        raise InputError(
+            f"The registry tag {name!r} exists {where} on commit {commit[:12]}, not on the "
+            f"tagged commit {request.commit[:12]}: version {request.version} of "
+            f"{request.artifact!r} was released from another commit. Release a new version, "
+            f"or remove the stale tag (`git push origin :refs/tags/{name}`)."
+        )
 
 
 def write_gto_tag(root: Path, request: ReleaseRequest, report: Report,

@@ -29,16 +29,21 @@ class Review:
     commit_id: str
     submitted_at: str
     body: str = ""
+    author_association: str = "MEMBER"  # OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, NONE, ...
 
 
 def add_review(state: State, repo: Repo, number: int, user: User, review_state: str, *,
-               body: str = "") -> Review:
-    """A review submitted on pull request *number* (APPROVED, CHANGES_REQUESTED, ...)."""
+               body: str = "", author_association: str | None = None) -> Review:
+    """A review submitted on pull request *number* (APPROVED, CHANGES_REQUESTED, ...), of the
+    pull request's head commit; *author_association* defaults to OWNER for the repository's
+    owner, MEMBER for anyone else (NONE: an outsider without write access)."""
     if review_state not in STATES:
         raise ValueError(f"unknown review state {review_state!r}; choose one of {STATES}")
     pull = repo.issues[number]
     assert pull.pull, f"#{number} is not a pull request"
-    review = Review(state.next_id(), user, review_state, pull.head_sha, state.now(), body)
+    association = author_association or ("OWNER" if user is repo.owner else "MEMBER")
+    review = Review(state.next_id(), user, review_state, pull.head_sha, state.now(), body,
+                    association)
     pull.reviews.append(review)
     return review
 
@@ -68,7 +73,7 @@ def review_json(repo: Repo, pull: Issue, review: Review, urls: Urls) -> dict[str
                    "pull_request": {"href": api}},
         "submitted_at": review.submitted_at,
         "commit_id": review.commit_id,
-        "author_association": "OWNER" if review.user is repo.owner else "MEMBER",
+        "author_association": review.author_association,
     }
 
 
