@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, TextIO
 from mlops_ci.commands.common import Project, open_project
 from mlops_ci.config import Config
 from mlops_ci.errors import EXIT_OK, InputError
-from mlops_ci.security import log_safe
+from mlops_ci.security import CREDENTIAL_VARIABLES, log_safe
 
 if TYPE_CHECKING:
     from mlops_ci.github.client import GitHubClient
@@ -70,12 +70,13 @@ def release(
                         stderr=stderr, github_token=github_token, stack=stack)
 
 
-TOOL_SECRETS = ("GITHUB_TOKEN", "GH_TOKEN", "INPUT_GITHUB-TOKEN", "INPUT_GITHUB_TOKEN")
-
-
 def _secrets(env: Mapping[str, str]) -> set[str]:
-    """The variables kept from git and dvc: the tokens, and any that holds a private key."""
-    return {*TOOL_SECRETS, *(name for name, value in env.items() if "PRIVATE KEY-----" in value)}
+    """The variables kept from git and dvc: GitHub's credentials (the token under its usual
+    names, the runner's runtime tokens), and any variable that holds a private key."""
+    return {
+        *CREDENTIAL_VARIABLES,
+        *(name for name, value in env.items() if "PRIVATE KEY-----" in value),
+    }
 
 
 def _release(
