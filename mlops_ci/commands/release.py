@@ -234,18 +234,14 @@ def describe(plan: Plan) -> str:
         f"  signed:     {'yes' if plan.bundle.signed else 'no'}",
         f"  files ({len(plan.bundle.files)}):",
     ]
+    from mlops_ci.release.bundle import sha256_file
+
     width = max(len(name) for name in plan.bundle.files)
     for name, path in plan.bundle.files.items():
-        digest = plan.bundle.digests.get(name) or _sha256(path)
+        digest = plan.bundle.digests.get(name) or sha256_file(path)
         lines.append(f"    {name:<{width}}  {path.stat().st_size:>12,} bytes  sha256:{digest}")
     lines.append(f"  notes:      {len(plan.notes):,} characters")
     return log_safe("\n".join(lines)) + "\n"
-
-
-def _sha256(path: Path) -> str:
-    from mlops_ci.release.bundle import sha256_file
-
-    return sha256_file(path)
 
 
 def publish(

@@ -107,7 +107,7 @@ def assemble(
 ) -> Bundle:
     """Collect, checksum and (with ``release.signing``) sign the bundle in the empty *directory*."""
     from mlops_ci.card import render_card
-    from mlops_ci.release.bundle import SUMS_NAME, collect_bundle
+    from mlops_ci.release.bundle import SUMS_NAME, collect_bundle, sha256_file
     from mlops_ci.release.sign import EVIDENCE_NAME, evidence_from_report, evidence_text
 
     files = source_files(root, config, report)
@@ -129,10 +129,7 @@ def assemble(
     if signing is not None:
         sign(directory, signing, root=root, env=env)
     names = sorted(os.listdir(directory))
-    with open(directory / SUMS_NAME, "rb") as stream:
-        from hashlib import sha256
-
-        digests = {**digests, SUMS_NAME: sha256(stream.read()).hexdigest()}
+    digests = {**digests, SUMS_NAME: sha256_file(directory / SUMS_NAME)}
     return Bundle(
         directory=directory,
         files={name: directory / name for name in names},
