@@ -2,7 +2,8 @@
 
 The schema has checked each value's shape; here the combinations no gate can mean are refused:
 a test on a rule that does not compare with the base, McNemar's test on a metric other than
-accuracy, an `alpha` without a test. See docs/evaluation.md and docs/configuration.md (Gate semantics).
+accuracy, an `alpha` without a test. See docs/evaluation.md and docs/configuration.md (Gate
+semantics).
 """
 
 from __future__ import annotations
