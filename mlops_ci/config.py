@@ -14,6 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from mlops_ci.config_evaluation import (
+    EvaluationConfig,
+    GateEvidence,
+    evaluation_config,
+    gate_evidence,
+)
 from mlops_ci.config_release import ReleaseConfig, release_config
 from mlops_ci.config_schema import validate_config
 from mlops_ci.config_train import TrainConfig, train_config
@@ -53,6 +59,7 @@ class GateConfig:
     severity: Literal["error", "warning"]
     index: int  # position in the `gates` list
     line: int | None  # 1-based line of the gate's first key in mlops.yaml
+    evidence: GateEvidence = field(default_factory=GateEvidence)  # `test`, `alpha`, `slice`
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,7 @@ class Config:
     base: BaseConfig = field(default_factory=BaseConfig)
     release: ReleaseConfig = field(default_factory=ReleaseConfig)
     train: TrainConfig = field(default_factory=TrainConfig)  # what `mlops-ci train` may build
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)  # predictions, slices
     found: bool = True  # False: the repository has no mlops.yaml, and these are the defaults
 
     @property
@@ -302,6 +310,7 @@ def _resolve(
         base=BaseConfig(missing=section("base").get("missing", BaseConfig.missing)),
         release=release_config(data.get("release"), positions, name),
         train=train_config(section("train"), positions, name),
+        evaluation=_evaluation(data, positions, name),
         found=found,
     )
 
@@ -336,7 +345,15 @@ def _gate(gate: Mapping[str, Any], index: int, positions: Positions, name: str) 
         severity=gate.get("severity", "error"),
         index=index,
         line=line_at(positions, ("gates", index)),
+        evidence=gate_evidence(gate, index, positions, name),
     )
+
+
+def _evaluation(data: Mapping[str, Any], positions: Positions, name: str) -> EvaluationConfig:
+    section = data.get("evaluation")
+    if section and "predictions" in section:
+        _check_relative(section["predictions"], ("evaluation", "predictions"), positions, name)
+    return evaluation_config(section, "evaluation" in data)
 
 
 def _rule(rule: RuleName, value: float | str) -> GateRule:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 # "unknown": the base declares the metric's file but its value could not be read (base_note)
 MetricChange = Literal["better", "worse", "unchanged", "new", "removed", "changed", "unknown"]
@@ -23,6 +23,8 @@ ParamChangeKind = Literal["added", "removed", "modified"]
 GateVerdict = Literal["pass", "fail", "new"]
 Severity = Literal["error", "warning"]
 OverallVerdict = Literal["pass", "fail"]
+Significance = Literal["significant", "within noise"]
+HistoryKind = Literal["release", "base", "head"]
 PlotKind = Literal["series", "confusion", "image"]
 
 
@@ -53,6 +55,9 @@ class MetricDiff:
     base_note: str | None = None
     # a new metric only: why the next change will have no base value for it either; else None
     next_base_note: str | None = None
+    # [low, high] at Report.evaluation.confidence, from the predictions files (evaluation.md)
+    head_interval: list[float] | None = None
+    base_interval: list[float] | None = None
 
 
 @dataclass
@@ -87,6 +92,14 @@ class GateResult:
     explanation: str
     gate_index: int  # position of the gate in mlops.yaml's `gates` list
     line: int | None = None  # 1-based line of the gate in mlops.yaml, for annotations
+    # gates that require evidence (`test:`) or judge one slice (`slice:`); docs/configuration.md
+    test: Literal["paired_bootstrap", "mcnemar"] | None = None
+    alpha: float | None = None
+    slice: dict[str, Any] | None = None  # {"sex": "female"}: the metric on that slice's rows
+    p_value: float | None = None
+    difference: list[float] | None = None  # [low, high] of head - base at 1 - alpha
+    significance: Significance | None = None
+    evidence_note: str | None = None  # why the test could not be run, when it could not
 
 
 @dataclass
@@ -225,6 +238,33 @@ class PlotDiff:
 
 
 @dataclass
+class EvaluationInfo:
+    """What the per-row predictions files said: the rows both revisions were scored on."""
+
+    predictions: str  # the predictions file, relative to the repository root
+    task: str  # binary, multiclass or regression
+    rows: int  # head's rows
+    base_rows: int | None  # None: base predictions could not be read (note says why)
+    confidence: float  # the level of every interval in the report
+    replicates: int
+    seed: int
+    note: str | None = None  # why the base's predictions were not compared, when they were not
+    # {"labels": [...], "head": [[...]], "base": [[...]] | None}: the confusion matrices
+    confusion: dict[str, Any] | None = None
+
+
+@dataclass
+class HistoryPoint:
+    """The primary metric at one release, at the base or at the head (the comment's chart)."""
+
+    label: str  # the version, "base" or "head"
+    value: float
+    low: float | None = None  # the interval, where known
+    high: float | None = None
+    kind: HistoryKind = "release"
+
+
+@dataclass
 class Report:
     """The whole result of one run. See docs/report.md for the field-by-field description."""
 
@@ -248,6 +288,8 @@ class Report:
     registry: RegistryInfo | None = None  # None: no registry tags name the model
     plots: list[PlotDiff] = field(default_factory=list)  # dvc.yaml's plots, base and head
     plots_omitted: int = 0  # declared plots left out beyond plots.MAX_PLOTS
+    evaluation: EvaluationInfo | None = None  # None: no predictions file (docs/evaluation.md)
+    history: list[HistoryPoint] = field(default_factory=list)  # primary metric by release
 
     # --- queries publishers share ---
 
@@ -321,6 +363,8 @@ class Report:
             registry=_registry(data.get("registry")),
             plots=[PlotDiff.from_dict(p) for p in data.get("plots", [])],
             plots_omitted=data.get("plots_omitted", 0),
+            evaluation=EvaluationInfo(**data["evaluation"]) if data.get("evaluation") else None,
+            history=[HistoryPoint(**h) for h in data.get("history", [])],
         )
 
 

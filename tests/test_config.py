@@ -313,7 +313,7 @@ ERRORS: dict[str, tuple[str, str]] = {
     "unknown key with no close match": (
         MODEL + "gates:\n  - metric: a\n    min: 1\n    threshold: 3\n",
         "mlops.yaml, line 5: unknown key 'threshold' in gates[0]. "
-        "Valid keys: metric, min, max, max_drop, max_increase, severity.",
+        "Valid keys: metric, min, max, max_drop, max_increase, severity, test, alpha, slice.",
     ),
     "a section's key at the top level": (
         MODEL + "primary: auc\n",

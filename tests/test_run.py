@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FirstRun, cli, git, tree_state
+from mlops_ci.report import SCHEMA_VERSION
 
 
 def load(path: Path) -> dict:
@@ -20,7 +21,7 @@ def test_init_then_run_passes_and_writes_report_and_card(first_run: FirstRun):
     result, root = first_run.result, first_run.template
     assert result.code == 0, result.stderr
     report = load(root / ".mlops" / "report.json")
-    assert report["schema_version"] == "1.1"
+    assert report["schema_version"] == SCHEMA_VERSION
     assert report["verdict"]["status"] == "pass"
     # The first commit has no results: every metric is new, only absolute gates judge it.
     assert {m["change"] for m in report["metrics"]} == {"new"}
@@ -85,7 +86,7 @@ def test_diff_json_gate_and_card_compose(project: Path):
     result = cli("diff", "--format", "json", cwd=project)
     assert result.code == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["schema_version"] == "1.1"
+    assert report["schema_version"] == SCHEMA_VERSION
     saved = project / "saved.json"
     saved.write_text(result.stdout)
     gate = cli("gate", "--report", str(saved), cwd=project)

@@ -28,7 +28,9 @@ from mlops_ci.report import (
     CardInfo,
     ConfusionMatrix,
     DataVersion,
+    EvaluationInfo,
     GateResult,
+    HistoryPoint,
     Lineage,
     MetricDiff,
     ModelInfo,
@@ -163,14 +165,23 @@ REPORT_OBJECTS: list[tuple[Callable[[dict[str, Any]], dict[str, Any]], type]] = 
     (lambda s: s["$defs"]["plotDiff"], PlotDiff),
     (lambda s: s["$defs"]["plotSeries"], PlotSeries),
     (lambda s: s["$defs"]["confusionMatrixOrNull"]["anyOf"][0], ConfusionMatrix),
+    (lambda s: s["$defs"]["evaluation"], EvaluationInfo),
+    (lambda s: s["$defs"]["historyPoint"], HistoryPoint),
 ]
 
 
 # Fields added after schema 1.0: optional, so that reports written before them still load.
 OPTIONAL_FIELDS = {
-    "base_lock_error", "base_note", "next_base_note", "registry", "plots", "plots_omitted"
+    "base_lock_error", "base_note", "next_base_note", "registry", "plots", "plots_omitted",
+    "head_interval", "base_interval", "evaluation", "history",  # 1.2
 }
-OPTIONAL_BY_CLASS = {"Lineage": {"evaluation_data", "evaluation_outputs", "model_stage"}}
+OPTIONAL_BY_CLASS = {
+    "Lineage": {"evaluation_data", "evaluation_outputs", "model_stage"},
+    "GateResult": {  # 1.2
+        "test", "alpha", "slice", "p_value", "difference", "significance", "evidence_note"
+    },
+    "EvaluationInfo": {"note", "confusion"},
+}
 
 
 @pytest.mark.parametrize(
