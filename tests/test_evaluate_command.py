@@ -308,3 +308,49 @@ def test_help_lists_evaluate_and_imports_no_heavy_library() -> None:
                           check=False, timeout=60)
     assert "HEAVY [] 0" in done.stdout, done.stdout + done.stderr
     assert "--allow-pickle" in done.stdout and "--no-images" in done.stdout
+
+
+def test_parquet_gives_what_csv_gives_and_the_progress_bar_reports_rows(
+    work: Path, binary: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pd.read_csv(work / "test.csv").to_parquet(work / "test.parquet", index=False)
+    monkeypatch.setenv("MLOPS_CI_PROGRESS", "1")  # plain progress lines, as in a CI log
+    results = {}
+    for name in ("test.csv", "test.parquet"):
+        code, _, err = cli(capsys, "evaluate", "--model", binary, "--data", name, "--target",
+                           "label", "--chunk-rows", "64", "--replicates", "100",
+                           "--metrics", f"{name[5:]}/metrics.json")
+        assert code == 0, err
+        assert f"Evaluating {name}" in err and "300 rows" in err
+        results[name] = json.loads((work / name[5:] / "metrics.json").read_text())
+    assert results["test.csv"] == results["test.parquet"]
+    code, _, err = cli(capsys, "evaluate", "--model", binary, "--data", "test.csv", "--target",
+                       "label", "--replicates", "100", "--no-progress")
+    assert code == 0 and "Evaluating" not in err
+    # an output path that cannot be written is refused before the slow work
+    code, _, err = cli(capsys, "evaluate", "--model", binary, "--data", "test.csv", "--target",
+                       "label", "--metrics", "test.csv/metrics.json")
+    assert code == 2 and "--metrics test.csv/metrics.json: test.csv is a file" in err
+    assert "Evaluating" not in err
+
+
+def test_images_are_drawn_beside_the_plot_data_unless_no_images(
+    work: Path, binary: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("mlops_ci.evaluation.images",
+                        reason="this branch has no images module (mlops_ci/evaluation/images.py)")
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed")
+    code, err = evaluate(capsys, binary, "--target", "label", "--replicates", "100")
+    assert code == 0, err
+    plots = work / "eval" / "plots"
+    assert {p.stem for p in plots.glob("*.png")} and all(
+        p.read_bytes().startswith(b"\x89PNG") for p in plots.glob("*.png")
+    )
+    assert not [p for p in (work / "eval").iterdir() if p.name.startswith(".")]
+    for image in plots.glob("*.png"):
+        image.unlink()
+    code, err = evaluate(capsys, binary, "--target", "label", "--replicates", "100",
+                         "--no-images")
+    assert code == 0, err
+    assert not list(plots.glob("*.png"))

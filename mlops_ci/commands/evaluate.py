@@ -80,6 +80,10 @@ def evaluate(
         replicates=replicates, seed=seed, config_file=config_file, env=env,
     )
     evaluation_path(metrics)  # refuse a metrics file named evaluation.json before any work
+    check_writable("--predictions", settings.predictions)
+    check_writable("--metrics", metrics)
+    if plots is not None:
+        check_writable("--plots", plots, directory=True)
     loaded, recorded = load_evaluated_model(model, info=info, allow_pickle=allow_pickle)
     chosen, labels = model_task(loaded, settings.task, settings.task_source)
     plan = Plan(
@@ -114,6 +118,17 @@ def evaluate(
         )
     print(log_safe(summary(evaluated, plan, [settings.predictions, *written])), file=stdout)
     return EXIT_OK
+
+
+def check_writable(flag: str, path: Path, *, directory: bool = False) -> None:
+    """Refuse, before the slow work, an output *path* that sits under a file."""
+    for parent in ((path,) if directory else ()) + tuple(path.parents):
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise InputError(
+                    f"{flag} {path}: {parent} is a file, not a directory; choose another path."
+                )
+            return
 
 
 def resolve_settings(
