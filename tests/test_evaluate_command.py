@@ -354,3 +354,17 @@ def test_images_are_drawn_beside_the_plot_data_unless_no_images(
                          "--no-images")
     assert code == 0, err
     assert not list(plots.glob("*.png"))
+
+
+def test_the_predictions_record_paths_relative_to_the_dvc_repository(tmp_path: Path) -> None:
+    from mlops_ci.commands.evaluate import recorded_path
+
+    (tmp_path / "repo" / ".dvc").mkdir(parents=True)
+    stage = tmp_path / "repo" / "models"
+    stage.mkdir()
+    assert recorded_path(Path("eval/metrics.json"), stage) == "models/eval/metrics.json"
+    assert recorded_path(stage / "model.skops", stage) == "models/model.skops"
+    assert recorded_path(Path("../data/test.csv"), stage) == "data/test.csv"
+    assert recorded_path(Path("eval/m.json"), tmp_path) == "eval/m.json"  # no repository here
+    outside = tmp_path / "elsewhere.csv"
+    assert recorded_path(outside, stage) == outside.as_posix()

@@ -125,6 +125,10 @@ def test_a_label_the_model_never_learned_is_refused_with_its_row(
     edit(work, "test.csv", lambda f: f.__setitem__("label", f["label"].where(f.index != 33, 2)))
     err = refused(capsys, work, models["binary"], "--data", "test.csv", "--target", "label")
     assert "holds the label 2 on row 34, which is not among the declared labels (0, 1)" in err
+    # a label that is a number but none of the classes is not rounded into one
+    edit(work, "test.csv", lambda f: f.__setitem__("label", f["label"].where(f.index != 33, 0.5)))
+    err = refused(capsys, work, models["binary"], "--data", "test.csv", "--target", "label")
+    assert "holds the label 0.5 on row 34" in err
 
 
 def test_a_slice_or_id_column_that_does_not_exist(

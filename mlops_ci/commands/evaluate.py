@@ -103,9 +103,9 @@ def evaluate(
         pos_label=plain(plan.pos_label),
         id=id_column,
         slices=tuple(plan.slice_columns),
-        metrics_file=metrics.as_posix(),
-        model=model.as_posix(),
-        data=data.as_posix(),
+        metrics_file=recorded_path(metrics, Path.cwd()),
+        model=recorded_path(model, Path.cwd()),
+        data=recorded_path(data, Path.cwd()),
     )
     with (
         PredictionsWriter(settings.predictions, meta) as writer,
@@ -118,6 +118,20 @@ def evaluate(
         )
     print(log_safe(summary(evaluated, plan, [settings.predictions, *written])), file=stdout)
     return EXIT_OK
+
+
+def recorded_path(path: Path, cwd: Path) -> str:
+    """*path* as the predictions file records it: relative to the DVC repository around *cwd*
+    (the directory holding ``.dvc``), as DVC names its outputs; as given outside one."""
+    import os
+
+    absolute = Path(os.path.abspath(cwd / path))
+    for root in (cwd, *cwd.parents):
+        if (root / ".dvc").is_dir():
+            if absolute.is_relative_to(root):
+                return absolute.relative_to(root).as_posix()
+            break
+    return path.as_posix()
 
 
 def check_writable(flag: str, path: Path, *, directory: bool = False) -> None:

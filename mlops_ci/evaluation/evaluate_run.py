@@ -259,7 +259,7 @@ def evaluate_model(
         if plan.task == "regression":
             y_true = numbers(raw, plan.target, first)
         else:
-            y_true = _as_labels(column(raw, plan.target, first), plan.labels)
+            y_true = column(raw, plan.target, first)  # its labels are checked by `overall`
         y_pred, score = scorer(chunk, first)
         overall.update(y_true, y_pred, score)
         boot.update(y_true, y_pred)
@@ -268,6 +268,8 @@ def evaluate_model(
         positions = np.arange(rows, rows + len(chunk), dtype=np.int64)
         if sample is not None:
             sample.update(positions, y_true, y_pred)
+        # once every target is one of the labels, it can take the labels' type
+        y_true = _as_labels(y_true, plan.labels)
         writer.write(_prediction_columns(plan, chunk, positions, y_true, y_pred, score))
         rows += len(chunk)
         if on_chunk is not None:
