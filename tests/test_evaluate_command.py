@@ -146,9 +146,10 @@ def test_binary_metrics_predictions_slices_and_plots_equal_scikit_learn(
     )
 
     plots = work / "eval" / "plots"
-    assert sorted(p.name for p in plots.iterdir()) == [
-        "calibration.json", "confusion.json", "precision_recall.json", "roc.json",
-    ]
+    drawn = ["calibration", "confusion", "precision_recall", "roc"]
+    assert sorted(p.name for p in plots.iterdir()) == sorted(
+        [f"{name}.json" for name in drawn] + [f"{name}.png" for name in drawn]
+    )
     cells = json.loads((plots / "confusion.json").read_text())
     matrix = skm.confusion_matrix(y, pred)
     assert [c["count"] for c in cells] == matrix.ravel().tolist()
@@ -197,7 +198,9 @@ def test_multiclass_probabilities_in_label_order(
     assert list(rows["y_pred"]) == list(pred)
     document = json.loads((work / "eval" / "evaluation.json").read_text())
     assert set(document["intervals"]) == set(metric_names("multiclass"))
-    assert sorted(p.name for p in (work / "eval" / "plots").iterdir()) == ["confusion.json"]
+    assert sorted(p.name for p in (work / "eval" / "plots").iterdir()) == [
+        "confusion.json", "confusion.png",
+    ]
 
 
 def test_regression_metrics_residuals_and_errors(
@@ -218,7 +221,9 @@ def test_regression_metrics_residuals_and_errors(
     assert metrics["r2"] == pytest.approx(skm.r2_score(y, pred), rel=1e-12)
     assert metrics["mean_error"] == pytest.approx(float(np.mean(pred - y)), abs=1e-9)
     plots = work / "eval" / "plots"
-    assert sorted(p.name for p in plots.iterdir()) == ["errors.json", "residuals.json"]
+    assert sorted(p.name for p in plots.iterdir()) == [
+        "errors.json", "errors.png", "residuals.json", "residuals.png",
+    ]
     residuals = json.loads((plots / "residuals.json").read_text())
     assert len(residuals) == 200  # fewer rows than the sample's bound: every row, in order
     assert [r["actual"] for r in residuals] == list(y)
@@ -338,15 +343,11 @@ def test_parquet_gives_what_csv_gives_and_the_progress_bar_reports_rows(
 def test_images_are_drawn_beside_the_plot_data_unless_no_images(
     work: Path, binary: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("mlops_ci.evaluation.images",
-                        reason="this branch has no images module (mlops_ci/evaluation/images.py)")
-    pytest.importorskip("matplotlib", reason="matplotlib is not installed")
     code, err = evaluate(capsys, binary, "--target", "label", "--replicates", "100")
     assert code == 0, err
     plots = work / "eval" / "plots"
-    assert {p.stem for p in plots.glob("*.png")} and all(
-        p.read_bytes().startswith(b"\x89PNG") for p in plots.glob("*.png")
-    )
+    assert {p.stem for p in plots.glob("*.png")} == {p.stem for p in plots.glob("*.json")}
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in plots.glob("*.png"))
     assert not [p for p in (work / "eval").iterdir() if p.name.startswith(".")]
     for image in plots.glob("*.png"):
         image.unlink()

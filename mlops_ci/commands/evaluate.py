@@ -114,7 +114,7 @@ def evaluate(
         evaluated = evaluate_model(loaded, plan, writer, on_chunk=bar)
         written = write_outputs(
             evaluated, plan, metrics_path=metrics, plots_dir=plots, images=images,
-            title=model.name, stderr=stderr,
+            title=model.name,
         )
     print(log_safe(summary(evaluated, plan, [settings.predictions, *written])), file=stdout)
     return EXIT_OK
