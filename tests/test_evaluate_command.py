@@ -131,10 +131,20 @@ def test_binary_metrics_predictions_slices_and_plots_equal_scikit_learn(
     document = json.loads((work / "eval" / "evaluation.json").read_text())
     assert document["task"] == "binary" and document["labels"] == [0, 1]
     assert (document["confidence"], document["replicates"], document["seed"]) == (0.95, 1000, 0)
-    # every counting metric has an interval around its value; rank metrics have none
-    assert set(document["intervals"]) == set(metric_names("binary"))
+    # every counting metric has a bootstrap interval around its value, ROC AUC DeLong's, and
+    # the other rank and probability metrics none
+    assert set(document["intervals"]) == {*metric_names("binary"), "roc_auc"}
     for name, interval in document["intervals"].items():
         assert interval["low"] <= metrics[name] <= interval["high"], name
+        assert interval["method"] == ("delong" if name == "roc_auc" else "poisson_bootstrap")
+    # DeLong's variance from the placements of every (positive, negative) pair, O(m n)
+    pos, neg = proba[y == 1], proba[y == 0]
+    psi = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+    v10, v01 = psi.mean(axis=1), psi.mean(axis=0)
+    half = 1.959963984540054 * np.sqrt(v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg))
+    auc = document["intervals"]["roc_auc"]
+    assert auc["low"] == pytest.approx(max(0.0, psi.mean() - half), abs=1e-12)
+    assert auc["high"] == pytest.approx(min(1.0, psi.mean() + half), abs=1e-12)
     female = test["sex"] == "female"
     found = {s["where"]["sex"]: s for s in document["slices"]}
     assert found["female"]["rows"] == int(female.sum())

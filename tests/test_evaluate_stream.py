@@ -97,7 +97,7 @@ def test_every_chunk_size_gives_the_in_memory_results(
         if task == "regression":
             assert intervals.keys() == whole["evaluation"]["intervals"].keys()
             for name, interval in intervals.items():
-                close(interval, whole["evaluation"]["intervals"][name], ())
+                close(interval, whole["evaluation"]["intervals"][name], ("method",))
         else:
             assert intervals == whole["evaluation"]["intervals"]
         for mine, theirs in zip(part["evaluation"]["slices"], whole["evaluation"]["slices"],

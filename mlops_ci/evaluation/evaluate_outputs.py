@@ -1,9 +1,10 @@
 """The files `mlops-ci evaluate` writes besides the predictions, built as text then written once.
 
 - ``metrics.json``: flat, every metric of the task and ``rows`` (what ``dvc metrics`` reads);
-- ``evaluation.json`` beside it: the task, rows, interval settings, the intervals of every
-  bootstrapped metric (rank metrics, log loss and Brier are not bootstrapped and are left out),
-  the metrics of every slice, and the class labels;
+- ``evaluation.json`` beside it: the task, rows, interval settings, the intervals (the Poisson
+  bootstrap's of every counting metric or regression metric, DeLong's of ROC AUC; average
+  precision, log loss and Brier have none and are left out), the metrics of every slice, and
+  the class labels;
 - ``<plots>/<name>.json``: one DVC plot-data file per plot the task has (``confusion``, ``roc``,
   ``precision_recall``, ``calibration``, ``errors``, ``residuals``);
 - ``<plots>/<name>.png``, drawn by ``mlops_ci.evaluation.images`` (matplotlib).
@@ -30,7 +31,7 @@ from mlops_ci.evaluation.evaluate_run import Evaluated, Plan
 from mlops_ci.files import write_texts_atomic
 
 EVALUATION_JSON = "evaluation.json"
-PLOT_NAMES = ("confusion", "roc", "precision_recall", "calibration", "errors", "residuals")
+DELONG = frozenset({"roc_auc"})  # the rank metric with an interval, DeLong's
 
 
 def plain(value: Any) -> Any:
@@ -72,7 +73,11 @@ def evaluation_document(evaluated: Evaluated, plan: Plan) -> dict[str, Any]:
         "replicates": plan.replicates,
         "seed": plan.seed,
         "intervals": {
-            name: {"low": plain(interval.low), "high": plain(interval.high)}
+            name: {
+                "low": plain(interval.low),
+                "high": plain(interval.high),
+                "method": "delong" if name in DELONG else "poisson_bootstrap",
+            }
             for name, interval in evaluated.intervals.items()
         },
         "slices": slices,

@@ -284,11 +284,24 @@ def evaluate_model(
     return Evaluated(
         rows=rows,
         metrics=overall.result(),
-        intervals=boot.intervals(plan.confidence),
+        intervals={**boot.intervals(plan.confidence), **_rank_intervals(overall, plan)},
         slices=sliced.results(),
         plots=found,
         scores=scorer.method,
     )
+
+
+def _rank_intervals(overall: Accumulator, plan: Plan) -> dict[str, Interval]:
+    """ROC AUC's interval, DeLong's (a rank metric has no Poisson bootstrap): binary tasks with
+    scores and both classes present. Average precision has none."""
+    from mlops_ci.evaluation.delong import auc_interval
+    from mlops_ci.evaluation.metrics import BinaryAccumulator
+
+    if not isinstance(overall, BinaryAccumulator) or not overall.scores.distinct():
+        return {}
+    if overall.scores.roc_auc() is None:  # one class only: no AUC, no interval
+        return {}
+    return {"roc_auc": auc_interval(overall.scores, plan.confidence)}
 
 
 def _prediction_columns(
