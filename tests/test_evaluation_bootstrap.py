@@ -326,6 +326,15 @@ def test_bad_rows_are_input_errors() -> None:
         reg.update(["x"], ["y"])
 
 
+def test_finite_numbers_whose_sum_overflows_are_accepted() -> None:
+    """The chunk check sums each column: a sum that overflows is looked at row by row."""
+    reg = BootstrapAccumulator("regression", ["mae"], replicates=100)
+    reg.update([1e308, 1e308], [1e308, 1e308])
+    with pytest.raises(InputError, match=r"y_true holds -inf at row 3;"):
+        reg.update([1e308, -math.inf], [1.0, 2.0])
+    assert reg.rows == 2
+
+
 def test_interval_contains() -> None:
     interval = Interval(0.1, 0.3, 0.2)
     assert interval.contains(0.1) and interval.contains(0.3) and not interval.contains(0.31)

@@ -225,7 +225,9 @@ class Resampler:
                 values = np.asarray(column, dtype=np.float64)
             except (TypeError, ValueError) as exc:
                 raise InputError(f"{name} must hold numbers for a regression task.") from exc
-            if not np.isfinite(np.add.reduce(values)):  # one pass; NaN and inf carry through
+            with np.errstate(over="ignore"):  # a sum of huge numbers may overflow: look closer
+                total = np.add.reduce(values)
+            if not np.isfinite(total):  # one pass; NaN and inf carry through a sum
                 bad = np.flatnonzero(~np.isfinite(values))
                 if bad.size:
                     raise InputError(
