@@ -113,15 +113,17 @@ class GroupSums:
     whole is summed straight from the chunk, any other one is gathered in a buffer first:
     every block is summed from the same values in the same order, so the floating-point sums
     do not depend on how the rows were chunked. With at most *groups* rows in all, every row
-    is a group of its own. Memory: O(groups x columns), whatever the number of rows.
+    is a group of its own. Memory: O(groups x columns), whatever the number of rows, and no
+    more than the rows themselves below a block.
     """
 
     def __init__(self, columns: int, seed: int, replicates: int, groups: int = poisson.GROUPS):
         self.columns, self.seed, self.replicates, self.groups = columns, seed, replicates, groups
         self.block_rows = poisson.BLOCK_GROUPS * groups
         self.rows = 0
-        self._sums = np.zeros((columns, groups))
-        self._buffer = np.zeros((columns, self.block_rows))
+        # both grow when needed: a small slice's bootstrap holds little more than its rows
+        self._sums = np.zeros((columns, 0))
+        self._buffer = np.zeros((columns, 0))
         self._assigned: tuple[int, np.ndarray] = (-1, np.zeros(0, dtype=np.intp))
 
     def add(self, parts: Sequence[np.ndarray]) -> None:
@@ -133,12 +135,20 @@ class GroupSums:
             if take == self.block_rows:  # a whole block, from the chunk itself
                 self._add_block(block, [part[start : start + take] for part in parts])
             else:
+                self._reserve(offset + take)
                 for column, part in zip(self._buffer, parts, strict=True):
                     column[offset : offset + take] = part[start : start + take]
                 if offset + take == self.block_rows:
                     self._add_block(block, list(self._buffer))
             self.rows += take
             start += take
+
+    def _reserve(self, rows: int) -> None:
+        if rows > self._buffer.shape[1]:
+            size = min(self.block_rows, max(rows, 2 * self._buffer.shape[1], 1024))
+            grown = np.zeros((self.columns, size))
+            grown[:, : self._buffer.shape[1]] = self._buffer
+            self._buffer = grown
 
     def _groups_of(self, block: int) -> np.ndarray:
         if self._assigned[0] != block:
@@ -150,6 +160,8 @@ class GroupSums:
         return [np.bincount(groups, weights=part, minlength=self.groups) for part in parts]
 
     def _add_block(self, block: int, parts: Sequence[np.ndarray]) -> None:
+        if self._sums.shape[1] == 0:
+            self._sums = np.zeros((self.columns, self.groups))
         for total, sums in zip(self._sums, self._block_sums(block, parts), strict=True):
             total += sums
 
@@ -159,7 +171,9 @@ class GroupSums:
         if self.rows <= self.groups:  # all of them in the buffer: block_rows > groups
             rows: np.ndarray = self._buffer[:, : self.rows].copy()
             return rows
-        sums: np.ndarray = self._sums.copy()
+        sums = np.zeros((self.columns, self.groups))
+        if self._sums.size:  # a whole block was summed
+            sums += self._sums
         block, filled = divmod(self.rows, self.block_rows)
         if filled:
             partial = self._block_sums(block, list(self._buffer[:, :filled]))
