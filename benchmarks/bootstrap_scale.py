@@ -20,7 +20,8 @@ Three comparisons, for a binary task and a regression:
   memory and a jackknife of N resamples of N - 1 rows, so it runs at growing sizes until it
   fails under the address-space limit or the time limit, and the script says where it gave up.
 
-Every measurement runs in a child process of its own (its own peak RSS), with one BLAS thread.
+Every measurement runs in a child process of its own (its own peak RSS), with one BLAS thread;
+the parent imports nothing heavy, since a child's peak RSS starts from its parent's.
 """
 
 from __future__ import annotations
@@ -313,7 +314,8 @@ def _evaluations(
     with tempfile.TemporaryDirectory() as tmp:
         for task in tasks:
             path = Path(tmp) / f"{task}.parquet"
-            write_predictions(task, rows, path)
+            # in a child too: a child's peak RSS starts at its parent's (fork keeps it)
+            _child(["write", task, str(rows), str(path)], None)
             evaluate = ["evaluate", task, str(path)]
             modes = {
                 f"streamed, with intervals ({task})": [*evaluate, str(replicates), str(chunk_rows)],
@@ -355,6 +357,9 @@ def main() -> None:
         elif kind == "evaluate":
             found = evaluate_streaming(rest[0], Path(rest[1]), int(rest[2]), int(rest[3]))
             print(json.dumps(found))
+        elif kind == "write":
+            write_predictions(rest[0], int(rest[1]), Path(rest[2]))
+            print(json.dumps({}))
         elif kind == "naive":
             print(json.dumps(evaluate_naive(rest[0], Path(rest[1]))))
         else:

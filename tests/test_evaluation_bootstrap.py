@@ -45,6 +45,20 @@ def test_poisson1_draws_follow_poisson_one() -> None:
     assert abs(draws.mean() - 1.0) < 0.005 and abs(draws.var() - 1.0) < 0.01
 
 
+def test_the_inversion_table_is_the_distribution_function() -> None:
+    """Each of the 65536 top-16-bit values gives the weight of all 65536 32-bit integers under
+    it, or -1 (look at the low bits) where a threshold of the distribution falls inside."""
+    top = np.arange(65536, dtype=np.uint64) << np.uint64(16)
+    first = np.searchsorted(poisson._THRESHOLDS, top, side="right")
+    last = np.searchsorted(poisson._THRESHOLDS, top + np.uint64(65535), side="right")
+    known = poisson._TABLE >= 0
+    assert np.array_equal(poisson._TABLE[known], first[known])
+    assert np.array_equal(known, first == last)
+    assert 0 < np.count_nonzero(~known) < 20
+    expected = np.cumsum(stats.poisson.pmf(np.arange(20), 1.0)) * 2.0**32
+    assert np.allclose(poisson._THRESHOLDS[:12].astype(float), expected[:12], rtol=0, atol=1)
+
+
 def test_row_groups_depend_on_seed_block_and_groups_only() -> None:
     first = poisson.row_groups(7, 3, 256)
     assert first.shape == (poisson.BLOCK_GROUPS * 256,)

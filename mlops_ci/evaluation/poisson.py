@@ -18,7 +18,7 @@ Two ways to use them, both functions of the seed and of the data only:
   in O(B x cells) instead of O(B x rows).
 
 Poisson(1) is drawn by inverting its distribution function on a 32-bit uniform integer
-(exact to 2**-32; about twice as fast as numpy's ``poisson``).
+(exact to 2**-32; several times faster than numpy's ``poisson``).
 numpy is imported here; this module is never imported by ``mlops-ci --help``.
 """
 
@@ -57,14 +57,19 @@ _THRESHOLDS, _TABLE = _inverse_table()
 
 
 def poisson1(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Poisson(1) draws of *shape* as float64, by inversion of 32-bit uniform integers."""
-    u = rng.integers(0, 2**32, size=shape, dtype=np.uint32)
-    weights: np.ndarray = _TABLE[u >> np.uint32(16)]
-    ambiguous = np.flatnonzero(weights < 0)  # about 8 in 65536 draws
+    """Poisson(1) draws of *shape* as float64, by inversion of 32-bit uniform integers.
+
+    The top 16 bits are drawn for every weight and give it through the table; the low 16
+    bits are drawn only where a threshold falls inside those 65536 values (about 8 in
+    65536 draws), which is the same distribution as drawing all 32 bits, at half the bits.
+    """
+    high = rng.integers(0, 2**16, size=shape, dtype=np.uint16)
+    weights: np.ndarray = _TABLE[high]
+    ambiguous = np.flatnonzero(weights < 0)
     if ambiguous.size:
-        weights.flat[ambiguous] = np.searchsorted(
-            _THRESHOLDS, u.flat[ambiguous].astype(np.uint64), side="right"
-        )
+        low = rng.integers(0, 2**16, size=ambiguous.size, dtype=np.uint16).astype(np.uint64)
+        u = (high.flat[ambiguous].astype(np.uint64) << np.uint64(16)) | low
+        weights.flat[ambiguous] = np.searchsorted(_THRESHOLDS, u, side="right")
     return weights
 
 
