@@ -6,17 +6,17 @@ the notes through ``render_untrusted`` (inert text, code spans, the card's untru
 inside the Mermaid chart, through ``render_plots.mermaid_text``. The chart is an
 ``xychart-beta`` whose x-axis is the releases in version order, labelled with their versions;
 the values are the primary metric read at each release's commit, as `run` reads a base's
-(``pipeline.read_base_snapshot``).
+(``pipeline.read_base_snapshot``, through ``history.release_points``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_ci.config import Config
+from mlops_ci.history import is_finite_number, release_points
 from mlops_ci.registry import Version
 from mlops_ci.registry_tags import version_key
 from mlops_ci.render import format_pct, format_signed, format_value
@@ -46,43 +46,23 @@ def read_history(
 ) -> History | None:
     """The primary metric at each of the last *limit* releases up to *version* (this one from
     the report); None without a primary metric. *released*: the versions that were released
-    (``release/previous.py``), not every tag."""
-    from mlops_ci.collect import working_directory
-    from mlops_ci.errors import MlopsError
-    from mlops_ci.pipeline import read_base_snapshot
-
+    (``release/previous.py``), not every tag. The values are read by ``history.py``."""
     primary = next((m for m in report.metrics if m.primary and m.change != "removed"), None)
-    if primary is None or not _is_number(primary.head):
+    if primary is None or not is_finite_number(primary.head):
         return None
     key = version_key(version)
-    earlier: dict[str, str] = {}  # version → commit, below this one
+    earlier: dict[str, Version] = {}  # below this one
     for found in released:
         if version_key(found.name) < key:
-            earlier.setdefault(found.name, found.commit)
+            earlier.setdefault(found.name, found)
     chosen = sorted(earlier, key=version_key)[-(limit - 1):] if limit > 1 else []
-    points: list[Point] = []
-    unreadable: list[str] = []
-    for name in chosen:
-        try:
-            with working_directory(root):
-                snapshot = read_base_snapshot(root, earlier[name], config.metrics.files)
-        except MlopsError:
-            unreadable.append(name)
-            continue
-        value = snapshot.metrics.get(primary.file, {}).get(primary.name)
-        if isinstance(value, (int, float)) and _is_number(value):
-            points.append(Point(name, float(value)))
-        else:
-            unreadable.append(name)
+    read, unreadable = release_points(root, config, primary, [earlier[n] for n in chosen])
+    points = [Point(p.label, p.value) for p in read]
     points.append(Point(version, float(primary.head)))
     return History(primary.name, tuple(points), tuple(unreadable))
 
 
-def _is_number(value: object) -> bool:
-    """A finite int or float: NaN and ±inf (JSON's 1e999) cannot be charted, they are listed
-    as unreadable instead."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+_is_number = is_finite_number
 
 
 # --- rendering (pure) --------------------------------------------------------------------------
