@@ -3,10 +3,10 @@ primary metric over the last releases, the model card folded; within GitHub's bo
 
 Everything the pipeline wrote (metric names, values, the card's texts) is untrusted: it reaches
 the notes through ``render_untrusted`` (inert text, code spans, the card's untrusted body) and,
-inside the Mermaid chart, through ``render_plots.mermaid_text``. The chart is an
-``xychart-beta`` whose x-axis is the releases in version order, labelled with their versions;
-the values are the primary metric read at each release's commit, as `run` reads a base's
-(``pipeline.read_base_snapshot``, through ``history.release_points``).
+inside the Mermaid chart (``render_evaluation.history_chart``, which the PR comment's chart is
+drawn with too), through ``mermaid_text``. The chart is an ``xychart-beta`` whose x-axis is the
+releases in version order, labelled with their versions; the values are the primary metric read
+at each release's commit by ``history.release_points``, as `run` reads a base's.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from mlops_ci.config import Config
 from mlops_ci.history import is_finite_number, release_points
 from mlops_ci.registry import Version
 from mlops_ci.registry_tags import version_key
-from mlops_ci.render import format_pct, format_signed, format_value
-from mlops_ci.render_plots import PALETTE, mermaid_text
+from mlops_ci.render import format_pct, format_signed
+from mlops_ci.render_evaluation import history_chart as chart
+from mlops_ci.render_evaluation import intervals_text, value_text
 from mlops_ci.render_untrusted import Inert, code_span, text
-from mlops_ci.report import Report
+from mlops_ci.report import HistoryPoint, Report
 
 BODY_LIMIT = 125_000  # characters GitHub accepts in a release's body
 
@@ -62,39 +63,14 @@ def read_history(
     return History(primary.name, tuple(points), tuple(unreadable))
 
 
-_is_number = is_finite_number
-
-
 # --- rendering (pure) --------------------------------------------------------------------------
 
 
 def history_chart(history: History) -> str:
-    """The Mermaid chart of *history*, x-axis by release order, labelled with the versions;
-    a point without a finite value is left out (Mermaid cannot parse `inf` or `nan`)."""
-    points = [p for p in history.points if _is_number(p.value)] or [Point("", 0.0)]
-    history = History(history.metric, tuple(points), history.unreadable)
-    values = [p.value for p in history.points]
-    low, high = min(values), max(values)
-    pad = (high - low) * 0.1 or abs(high) * 0.01 or 1.0
-    labels = ", ".join(f'"{mermaid_text(p.version)}"' for p in history.points)
-    return "\n".join([
-        "```mermaid",
-        # mermaid's default xychart line is a pale lavender, hard to see on white: the
-        # comment's charts' blue, set as they set it.
-        '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "'
-        + PALETTE[1][0] + '"}}}}%%',
-        "xychart-beta",
-        f'    title "{mermaid_text(history.metric)} by release"',
-        f"    x-axis [{labels}]",
-        f'    y-axis "{mermaid_text(history.metric)}" {_num(low - pad)} --> {_num(high + pad)}',
-        f"    line [{', '.join(_num(v) for v in values)}]",
-        "```",
-    ])
-
-
-def _num(value: float) -> str:
-    shown = f"{value:.6f}".rstrip("0").rstrip(".")
-    return "0" if shown in ("-0", "") else shown
+    """The Mermaid chart of *history*, x-axis by release order, labelled with the versions
+    (``render_evaluation.history_chart``, which the comment's chart is drawn with too)."""
+    points = [HistoryPoint(p.version, p.value) for p in history.points]
+    return chart(history.metric, points)
 
 
 def render_notes(
@@ -162,7 +138,8 @@ def _metrics_table(report: Report, previous: str | None) -> str:
     rows = []
     for m in sorted(report.metrics, key=lambda m: (not m.primary, m.name)):
         name = Inert(f"**{text(m.name)}**") if m.primary else text(m.name)
-        cells = [format_value(m.base, digits), format_value(m.head, digits),
+        cells = [value_text(m.base, m.base_interval, digits, nowrap=True),
+                 value_text(m.head, m.head_interval, digits, nowrap=True),
                  format_signed(m.delta, digits), format_pct(m.delta_pct)]
         rows.append(f"| {name} | " + " | ".join(text(c) for c in cells) + " |")
     if not rows:
@@ -173,11 +150,13 @@ def _metrics_table(report: Report, previous: str | None) -> str:
         f"{text(g.explanation)}"
         for g in report.gates
     ]
+    intervals = intervals_text(report)
     return "\n".join([
         "### Metrics", "",
         f"| Metric | {before} | This release | Δ | Δ % |",
         "|:--|--:|--:|--:|--:|",
         *rows, "",
+        *([f"<sub>{text(intervals)}</sub>", ""] if intervals else []),
         *(["### Gates", "", *gates, ""] if gates else []),
     ])
 
