@@ -100,3 +100,12 @@ def attach_history(root: Path, config: Config, report: Report) -> Report:
         if point is not None:
             points.append(point)
     return dataclasses.replace(report, history=points)
+
+
+def trusted_history(root: Path, config: Config | None, report: Report) -> Report:
+    """For a report someone else's run wrote (the fork-safe commenter): its own history is a
+    claim, so it is thrown away and read again from the trusted checkout at *root* (its tags,
+    the values at their commits) and from the report's metrics as they stand after the
+    trusted base was read into them; empty without a trusted mlops.yaml (*config* None)."""
+    cleared = dataclasses.replace(report, history=[])
+    return attach_history(root, config, cleared) if config is not None else cleared
