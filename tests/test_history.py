@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mermaid_check import mermaid_blocks, mermaid_errors
 from release_repo import ReleaseRepo, build_template, copy_of
 
 from conftest import clean_env, git
 from mlops_ci.collect import collect_report
 from mlops_ci.config import load_config
+from mlops_ci.render import render_report_md
 from mlops_ci.report import Report
 from mlops_ci.revisions import default_base
 
@@ -75,6 +77,10 @@ def test_the_history_is_the_registered_releases_in_version_order_then_base_and_h
     ]  # v1.3.0 was deregistered: left out
     assert report.history[-1].low is None  # no predictions file: no interval
     assert Report.from_dict(report.to_dict()).history == report.history
+    (chart,) = mermaid_blocks(render_report_md(report))  # what the comment draws of it
+    assert mermaid_errors([chart]) == []
+    assert '["v1.0.0", "v1.1.0", "v1.2.0", "base", "head"]' in chart
+    assert chart.rstrip().endswith("line [0.8, 0.82, 0.84, 0.85, 0.86]")
 
 
 def test_release_history_in_mlops_yaml_keeps_the_last_n(repo: ReleaseRepo) -> None:
