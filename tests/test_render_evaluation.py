@@ -271,7 +271,7 @@ def test_hostile_labels_notes_and_slices_are_inert_in_the_fork_safe_rendering() 
     assert inert_problems(markdown, headings=benign) == []
     assert "<!--" not in markdown
     html = to_html(markdown)
-    assert "<script" not in html and "javascript:" not in html.replace("javascript:alert", "")
+    assert "<script" not in html and "href" not in html  # no link at all, javascript: or not
     blocks = mermaid_blocks(markdown)
     assert len(blocks) == 1 and mermaid_errors(blocks) == []
     # only our palette directive, first; nothing of theirs ends a label or opens a directive
@@ -307,3 +307,17 @@ def test_a_comment_with_thousands_of_evidence_gates_stays_within_githubs_limit(
     blocks = mermaid_blocks(body)
     assert len(blocks) == 1 and mermaid_errors(blocks) == []  # the chart survives the cut
     assert "| actual ↓ · predicted → |" in body
+
+
+def test_the_release_notes_chart_draws_this_releases_interval() -> None:
+    from mlops_ci.release.notes import History, Point
+
+    report = evaluated()
+    history = History("roc_auc", (Point("v1.0.0", 0.9), Point("v1.1.0", 0.9287, 0.9177, 0.9394)))
+    notes = render_notes(report, artifact="churn", version="v1.1.0", tag="v1.1.0",
+                         previous="v1.0.0", history=history,
+                         card_body=render_untrusted_card_body(report), signed=False)
+    (block,) = mermaid_blocks(notes)
+    assert mermaid_errors([block]) == []
+    assert "line [0.9, 0.9177]" in block and "line [0.9, 0.9394]" in block
+    assert "the light lines are the ends of its interval" in notes

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_ci.config import Config
-from mlops_ci.history import is_finite_number, release_points
+from mlops_ci.history import is_finite_number, release_points, revision_point
 from mlops_ci.registry import Version
 from mlops_ci.registry_tags import version_key
 from mlops_ci.render import format_pct, format_signed
@@ -32,6 +32,8 @@ BODY_LIMIT = 125_000  # characters GitHub accepts in a release's body
 class Point:
     version: str
     value: float
+    low: float | None = None  # the interval, where known (this release's, from the report)
+    high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,9 @@ def read_history(
     chosen = sorted(earlier, key=version_key)[-(limit - 1):] if limit > 1 else []
     read, unreadable = release_points(root, config, primary, [earlier[n] for n in chosen])
     points = [Point(p.label, p.value) for p in read]
-    points.append(Point(version, float(primary.head)))
+    head = revision_point(primary, "head")
+    points.append(Point(version, float(primary.head), head.low if head else None,
+                        head.high if head else None))
     return History(primary.name, tuple(points), tuple(unreadable))
 
 
@@ -69,7 +73,7 @@ def read_history(
 def history_chart(history: History) -> str:
     """The Mermaid chart of *history*, x-axis by release order, labelled with the versions
     (``render_evaluation.history_chart``, which the comment's chart is drawn with too)."""
-    points = [HistoryPoint(p.version, p.value) for p in history.points]
+    points = [HistoryPoint(p.version, p.value, p.low, p.high) for p in history.points]
     return chart(history.metric, points)
 
 
@@ -169,8 +173,11 @@ def _chart_section(history: History | None) -> str:
     if len(history.points) < 2:
         return f"_The first release with {metric}: the chart over releases starts here._\n"
     skipped = ""
+    if any(p.low is not None and p.high is not None for p in history.points):
+        skipped = (" The dark line is the value; the light lines are the ends of its interval "
+                   "where it is known (this release's), elsewhere under the dark line.")
     if history.unreadable:
-        skipped = (" Left out, their value could not be read: "
+        skipped += (" Left out, their value could not be read: "
                    + ", ".join(code_span(v, table=False) for v in history.unreadable) + ".")
     return (
         f"### {metric} over the last {len(history.points)} releases\n\n"
