@@ -271,7 +271,8 @@ def history_md(report: Report) -> str:
         return ""
     releases = sum(p.kind == "release" for p in points)
     sides = [p.kind for p in points if p.kind != "release"]
-    chart = history_chart(metric, points, x_title="release order", title=f"{metric} by release")
+    title = f"{metric} by release" if releases else f"{metric}, base and head"
+    chart = history_chart(metric, points, x_title="release order", title=title)
     order = "the releases in version order" if releases else ""
     if sides:
         order += (", then " if order else "") + " and ".join(
@@ -284,7 +285,9 @@ def history_md(report: Report) -> str:
                   "interval, where it is known (elsewhere they lie under the dark line).")
     base = f" The base is {inert_text(report.base.ref)}." if report.base.ref and "base" in sides \
         else ""
-    return (f"**{inert_text(metric)} across releases**\n\n{chart}\n\n"
+    heading = f"{inert_text(metric)} across releases" if releases else \
+        f"{inert_text(metric)}, base and head (no release of the model to show)"
+    return (f"**{heading}**\n\n{chart}\n\n"
             f"<sub>x-axis: {order}, evenly spaced (an order, not a value axis).{base}{legend}"
             "</sub>\n")
 

@@ -321,3 +321,11 @@ def test_the_release_notes_chart_draws_this_releases_interval() -> None:
     assert mermaid_errors([block]) == []
     assert "line [0.9, 0.9177]" in block and "line [0.9, 0.9394]" in block
     assert "the light lines are the ends of its interval" in notes
+
+
+def test_without_releases_the_chart_is_titled_base_and_head() -> None:
+    report = evaluated(history=evaluated().history[-2:])
+    markdown = render_report_md(report)
+    (block,) = mermaid_blocks(markdown)
+    assert 'title "roc_auc, base and head"' in block and mermaid_errors([block]) == []
+    assert "no release of the model to show" in markdown and "across releases" not in markdown
