@@ -192,6 +192,20 @@ class Registry:
         return [*self.artifacts.items(), *plain]
 
 
+def tagged_versions(artifact: Artifact | None, plain: Artifact | None, *,
+                    withdrawn: set[str]) -> dict[str, Version]:
+    """Every tagged version of a model by name: GTO's, then the bare tags; *withdrawn* ones
+    left out, none when the model is deprecated."""
+    if artifact is not None and artifact.deprecated:
+        return {}
+    found: dict[str, Version] = {}
+    for source in (artifact, plain):
+        for version in source.versions if source is not None else ():
+            if version.name not in withdrawn:
+                found.setdefault(version.name, version)
+    return found
+
+
 def _name(version: Version | None) -> str | None:
     return version.name if version else None
 

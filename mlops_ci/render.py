@@ -212,8 +212,11 @@ def gate_status(report: Report, metric: MetricDiff | str) -> str | None:
 
 
 def gate_label(gate: GateResult) -> str:
-    """``accuracy max_drop 0.01`` as plain text."""
-    return f"{gate.metric} {gate.rule} {gate.threshold_text}"
+    """``accuracy max_drop 0.01`` as plain text; ``recall min 0.8 on sex = female`` on a slice."""
+    from mlops_ci.render_evaluation import slice_text
+
+    where = slice_text(gate.slice)
+    return f"{gate.metric} {gate.rule} {gate.threshold_text}" + (f" on {where}" if where else "")
 
 
 def status_mark(status: str | None) -> str:
@@ -257,6 +260,7 @@ def make_environment(template_dir: Path | None = None) -> SandboxedEnvironment:
     from jinja2.loaders import BaseLoader
     from jinja2.sandbox import SandboxedEnvironment
 
+    from mlops_ci.render_evaluation import evidence_text, intervals_text, md_interval, slice_text
     from mlops_ci.template_files import TemplateDirLoader
 
     loaders: list[BaseLoader] = []
@@ -289,6 +293,11 @@ def make_environment(template_dir: Path | None = None) -> SandboxedEnvironment:
         status_mark=status_mark,
         gate_status=gate_result_status,
         gate_label=gate_label,
+        # plain text (render_evaluation.py): print them through md or code
+        interval=md_interval,
+        intervals_text=intervals_text,
+        evidence=evidence_text,
+        slice_text=slice_text,
         # a macro's output, whose values the filters inside it already rendered (the untrusted
         # environment keeps it as it is, instead of showing its markdown as text)
         rendered=lambda value: value,
@@ -373,6 +382,7 @@ def render_report_md(report: Report, template_dir: Path | None = None) -> str:
 
 def report_context(report: Report, card_body: str) -> dict[str, Any]:
     """What the report template reads."""
+    from mlops_ci.render_evaluation import evaluation_md
     from mlops_ci.render_plots import render_plots_md
 
     return {
@@ -381,4 +391,6 @@ def report_context(report: Report, card_body: str) -> dict[str, Any]:
         "multi_file": len({m.file for m in report.metrics}) > 1,
         "card_body": card_body,
         "plots_md": render_plots_md(report),  # inert already: names pass inert_text
+        # the chart across releases and the confusion matrix; inert already, "" when neither
+        "evaluation_md": evaluation_md(report),
     }

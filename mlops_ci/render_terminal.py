@@ -13,13 +13,13 @@ from mlops_ci.render import (
     MISSING,
     format_pct,
     format_signed,
-    format_value,
     gate_label,
     gate_status,
     ordered_metrics,
     render_summary_line,
     short_sha,
 )
+from mlops_ci.render_evaluation import evidence_text, history_line, intervals_text, value_text
 from mlops_ci.report import Report
 from mlops_ci.security import log_safe
 
@@ -105,8 +105,8 @@ def render_table(report: Report, *, color: bool) -> str:
         rows.append([
             (terminal_safe(metric_label(m, report.metrics)) + (" *" if is_primary else ""),
              "bold" if is_primary else None),
-            (terminal_safe(format_value(m.base, digits)), None),
-            (terminal_safe(format_value(m.head, digits)), None),
+            (terminal_safe(value_text(m.base, m.base_interval, digits)), None),
+            (terminal_safe(value_text(m.head, m.head_interval, digits)), None),
             (format_signed(m.delta, digits), change_style),
             (format_pct(m.delta_pct), change_style),
             (_STATUS_TEXT.get(status, status) if status else MISSING,
@@ -130,13 +130,21 @@ def render_table(report: Report, *, color: bool) -> str:
             lines.append("  ".join(cells).rstrip())
         if any_primary:
             lines.append(paint("* primary metric", "dim", color))
+        intervals = intervals_text(report)
+        if intervals:
+            lines.append(paint(terminal_safe(intervals), "dim", color))
+        if report.evaluation is not None and report.evaluation.note:
+            note = f"Base predictions not compared: {report.evaluation.note}"
+            lines.append(terminal_safe(" ".join(note.split())))
 
     failed = report.failed_gates()
     if failed:
         lines += ["", "Failed gates:"]
         for g in failed:
             mark, style = ("✗", "red") if g.severity == "error" else ("!", "yellow")
-            text = terminal_safe(f"{gate_label(g)} ({g.severity}): {g.explanation}")
+            evidence = evidence_text(g, digits)
+            text = terminal_safe(f"{gate_label(g)} ({g.severity}): {g.explanation}"
+                                 + (f" [{evidence}]" if evidence else ""))
             lines.append(f"  {paint(mark, style, color)} {' '.join(text.split())}")
 
     verdict = report.verdict
@@ -145,6 +153,9 @@ def render_table(report: Report, *, color: bool) -> str:
         else "bold_yellow" if verdict.warnings
         else "bold_green"
     )
+    history = history_line(report)
+    if history:
+        lines += ["", terminal_safe(history)]
     if report.plots:
         from mlops_ci.render_plots import terminal_lines
 

@@ -128,5 +128,6 @@ def render_untrusted_report_md(
     env = untrusted_environment(template_dir)
     context = report_context(report, card_body)
     context["plots_md"] = Inert(context["plots_md"])  # render_plots writes names inert
+    context["evaluation_md"] = Inert(context["evaluation_md"])  # render_evaluation: inert too
     return render_template(REPORT_TEMPLATE, context, template_dir, environment=env)
 

@@ -520,6 +520,7 @@ def test_everything_from_the_artifact_is_inert_where_it_is_published(
     run_comment(env, artifact(tmp_path, make_report()), cwd=checkout)
     (benign,) = github_api.state.repo().comments(PR_NUMBER)
     headings = headings_of(benign.body)
+    charted = "### Evaluation" in benign.body  # base → head of the trusted primary metric
     github_api.state.repo().statuses.clear()
 
     assert run_comment(env, artifact(tmp_path, hostile_artifact_report(judged)), cwd=checkout,
@@ -527,6 +528,9 @@ def test_everything_from_the_artifact_is_inert_where_it_is_published(
 
     repo = github_api.state.repo()
     (posted,) = repo.comments(PR_NUMBER)
+    if not judged:  # no trusted primary metric in the report: no chart, and no heading for it
+        assert charted and "```mermaid" not in posted.body
+        headings -= 1
     links = {github_api.origin + TRIGGERING_RUN_URL, env_run_url(github_api)}
     assert inert_problems(posted.body, allowed_hrefs=links, headings=headings) == []
     # the job summary holds both runs' reports, the benign one first
@@ -580,3 +584,43 @@ def test_the_comment_says_who_computed_the_numbers_and_who_judged_them(
     )
     assert "judged again here with the gates of the base repository's `mlops.yaml`" in top
 
+
+
+# --- the chart across releases: the trusted checkout's, never the artifact's ---
+
+
+def forged_history(report: Report) -> Report:
+    from mlops_ci.report import HistoryPoint
+
+    return replace(report, history=[
+        HistoryPoint("v9.9.9", 0.1), HistoryPoint("base", 0.2, 0.1, 0.3, "base"),
+        HistoryPoint("head", 0.99, 0.98, 1.0, "head"),
+    ])
+
+
+def test_the_artifacts_history_is_read_again_from_the_trusted_checkout(
+    github_api: FakeGitHub, tmp_path: Path
+) -> None:
+    checkout = trusted_checkout(tmp_path)
+    git("tag", "-a", "v1.0.0", "-m", "Release v1.0.0", cwd=checkout)  # on the base commit
+    report = forged_history(make_report())
+    assert run_comment(workflow_run_env(github_api, tmp_path), artifact(tmp_path, report),
+                       cwd=checkout) == 0
+    (posted,) = github_api.state.repo().comments(PR_NUMBER)
+    chart = posted.body.split("```mermaid", 1)[1].split("```", 1)[0]
+    assert '["v1.0.0", "base", "head"]' in chart  # the checkout's tag, not the forged v9.9.9
+    # the trusted base value at the release and the base; the head the report's own
+    assert chart.rstrip().endswith("line [0.9123, 0.9123, 0.9287]")
+    assert "v9.9.9" not in posted.body and "0.99" not in chart
+
+
+def test_without_a_trusted_mlops_yaml_the_artifacts_history_is_not_charted(
+    github_api: FakeGitHub, tmp_path: Path
+) -> None:
+    checkout = trusted_checkout(tmp_path)
+    (checkout / "mlops.yaml").unlink()
+    report = forged_history(make_report())
+    assert run_comment(workflow_run_env(github_api, tmp_path), artifact(tmp_path, report),
+                       cwd=checkout) == 0
+    (posted,) = github_api.state.repo().comments(PR_NUMBER)
+    assert "```mermaid" not in posted.body and "across releases" not in posted.body

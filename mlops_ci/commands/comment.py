@@ -67,6 +67,7 @@ def comment(
         resolve_token,
     )
     from mlops_ci.github.status import check_name, publish_verdict
+    from mlops_ci.history import trusted_history
     from mlops_ci.rejudge import rejudge
     from mlops_ci.render_untrusted import render_untrusted_report_md
     from mlops_ci.report import load_report
@@ -112,7 +113,7 @@ def comment(
             judgement = rejudge(
                 rebase(report, base, config), config, base_rev=base.sha, base_problem=base.problem
             )
-            report = judgement.report
+            report = trusted_history(cwd, config, judgement.report)  # not the artifact's
             preface = provenance(
                 judgement, run_url=triggering_run_url(ctx), status_name=check_name(key)
             )

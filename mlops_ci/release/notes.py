@@ -3,26 +3,27 @@ primary metric over the last releases, the model card folded; within GitHub's bo
 
 Everything the pipeline wrote (metric names, values, the card's texts) is untrusted: it reaches
 the notes through ``render_untrusted`` (inert text, code spans, the card's untrusted body) and,
-inside the Mermaid chart, through ``render_plots.mermaid_text``. The chart is an
-``xychart-beta`` whose x-axis is the releases in version order, labelled with their versions;
-the values are the primary metric read at each release's commit, as `run` reads a base's
-(``pipeline.read_base_snapshot``).
+inside the Mermaid chart (``render_evaluation.history_chart``, which the PR comment's chart is
+drawn with too), through ``mermaid_text``. The chart is an ``xychart-beta`` whose x-axis is the
+releases in version order, labelled with their versions; the values are the primary metric read
+at each release's commit by ``history.release_points``, as `run` reads a base's.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlops_ci.config import Config
+from mlops_ci.history import is_finite_number, release_points, revision_point
 from mlops_ci.registry import Version
 from mlops_ci.registry_tags import version_key
-from mlops_ci.render import format_pct, format_signed, format_value
-from mlops_ci.render_plots import PALETTE, mermaid_text
+from mlops_ci.render import format_pct, format_signed
+from mlops_ci.render_evaluation import history_chart as chart
+from mlops_ci.render_evaluation import intervals_text, value_text
 from mlops_ci.render_untrusted import Inert, code_span, text
-from mlops_ci.report import Report
+from mlops_ci.report import HistoryPoint, Report
 
 BODY_LIMIT = 125_000  # characters GitHub accepts in a release's body
 
@@ -31,6 +32,8 @@ BODY_LIMIT = 125_000  # characters GitHub accepts in a release's body
 class Point:
     version: str
     value: float
+    low: float | None = None  # the interval, where known (this release's, from the report)
+    high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -46,75 +49,32 @@ def read_history(
 ) -> History | None:
     """The primary metric at each of the last *limit* releases up to *version* (this one from
     the report); None without a primary metric. *released*: the versions that were released
-    (``release/previous.py``), not every tag."""
-    from mlops_ci.collect import working_directory
-    from mlops_ci.errors import MlopsError
-    from mlops_ci.pipeline import read_base_snapshot
-
+    (``release/previous.py``), not every tag. The values are read by ``history.py``."""
     primary = next((m for m in report.metrics if m.primary and m.change != "removed"), None)
-    if primary is None or not _is_number(primary.head):
+    if primary is None or not is_finite_number(primary.head):
         return None
     key = version_key(version)
-    earlier: dict[str, str] = {}  # version → commit, below this one
+    earlier: dict[str, Version] = {}  # below this one
     for found in released:
         if version_key(found.name) < key:
-            earlier.setdefault(found.name, found.commit)
+            earlier.setdefault(found.name, found)
     chosen = sorted(earlier, key=version_key)[-(limit - 1):] if limit > 1 else []
-    points: list[Point] = []
-    unreadable: list[str] = []
-    for name in chosen:
-        try:
-            with working_directory(root):
-                snapshot = read_base_snapshot(root, earlier[name], config.metrics.files)
-        except MlopsError:
-            unreadable.append(name)
-            continue
-        value = snapshot.metrics.get(primary.file, {}).get(primary.name)
-        if isinstance(value, (int, float)) and _is_number(value):
-            points.append(Point(name, float(value)))
-        else:
-            unreadable.append(name)
-    points.append(Point(version, float(primary.head)))
+    read, unreadable = release_points(root, config, primary, [earlier[n] for n in chosen])
+    points = [Point(p.label, p.value) for p in read]
+    head = revision_point(primary, "head")
+    points.append(Point(version, float(primary.head), head.low if head else None,
+                        head.high if head else None))
     return History(primary.name, tuple(points), tuple(unreadable))
-
-
-def _is_number(value: object) -> bool:
-    """A finite int or float: NaN and ±inf (JSON's 1e999) cannot be charted, they are listed
-    as unreadable instead."""
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
 
 
 # --- rendering (pure) --------------------------------------------------------------------------
 
 
 def history_chart(history: History) -> str:
-    """The Mermaid chart of *history*, x-axis by release order, labelled with the versions;
-    a point without a finite value is left out (Mermaid cannot parse `inf` or `nan`)."""
-    points = [p for p in history.points if _is_number(p.value)] or [Point("", 0.0)]
-    history = History(history.metric, tuple(points), history.unreadable)
-    values = [p.value for p in history.points]
-    low, high = min(values), max(values)
-    pad = (high - low) * 0.1 or abs(high) * 0.01 or 1.0
-    labels = ", ".join(f'"{mermaid_text(p.version)}"' for p in history.points)
-    return "\n".join([
-        "```mermaid",
-        # mermaid's default xychart line is a pale lavender, hard to see on white: the
-        # comment's charts' blue, set as they set it.
-        '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "'
-        + PALETTE[1][0] + '"}}}}%%',
-        "xychart-beta",
-        f'    title "{mermaid_text(history.metric)} by release"',
-        f"    x-axis [{labels}]",
-        f'    y-axis "{mermaid_text(history.metric)}" {_num(low - pad)} --> {_num(high + pad)}',
-        f"    line [{', '.join(_num(v) for v in values)}]",
-        "```",
-    ])
-
-
-def _num(value: float) -> str:
-    shown = f"{value:.6f}".rstrip("0").rstrip(".")
-    return "0" if shown in ("-0", "") else shown
+    """The Mermaid chart of *history*, x-axis by release order, labelled with the versions
+    (``render_evaluation.history_chart``, which the comment's chart is drawn with too)."""
+    points = [HistoryPoint(p.version, p.value, p.low, p.high) for p in history.points]
+    return chart(history.metric, points)
 
 
 def render_notes(
@@ -182,7 +142,8 @@ def _metrics_table(report: Report, previous: str | None) -> str:
     rows = []
     for m in sorted(report.metrics, key=lambda m: (not m.primary, m.name)):
         name = Inert(f"**{text(m.name)}**") if m.primary else text(m.name)
-        cells = [format_value(m.base, digits), format_value(m.head, digits),
+        cells = [value_text(m.base, m.base_interval, digits, nowrap=True),
+                 value_text(m.head, m.head_interval, digits, nowrap=True),
                  format_signed(m.delta, digits), format_pct(m.delta_pct)]
         rows.append(f"| {name} | " + " | ".join(text(c) for c in cells) + " |")
     if not rows:
@@ -193,11 +154,13 @@ def _metrics_table(report: Report, previous: str | None) -> str:
         f"{text(g.explanation)}"
         for g in report.gates
     ]
+    intervals = intervals_text(report)
     return "\n".join([
         "### Metrics", "",
         f"| Metric | {before} | This release | Δ | Δ % |",
         "|:--|--:|--:|--:|--:|",
         *rows, "",
+        *([f"<sub>{text(intervals)}</sub>", ""] if intervals else []),
         *(["### Gates", "", *gates, ""] if gates else []),
     ])
 
@@ -210,8 +173,11 @@ def _chart_section(history: History | None) -> str:
     if len(history.points) < 2:
         return f"_The first release with {metric}: the chart over releases starts here._\n"
     skipped = ""
+    if any(p.low is not None and p.high is not None for p in history.points):
+        skipped = (" The dark line is the value; the light lines are the ends of its interval "
+                   "where it is known (this release's), elsewhere under the dark line.")
     if history.unreadable:
-        skipped = (" Left out, their value could not be read: "
+        skipped += (" Left out, their value could not be read: "
                    + ", ".join(code_span(v, table=False) for v in history.unreadable) + ".")
     return (
         f"### {metric} over the last {len(history.points)} releases\n\n"

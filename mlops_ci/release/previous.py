@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops_ci.registry import Artifact, Version, read_registry
+from mlops_ci.registry import Artifact, Version, read_registry, tagged_versions
 from mlops_ci.registry_tags import is_prerelease, is_version, version_key
 from mlops_ci.revisions import BaseChoice, default_base
 
@@ -82,7 +82,7 @@ def released_versions(
     artifact = registry.artifact(request.artifact)
     plain = registry.plain if request.single else None
     key = version_key(request.version)
-    tagged = _tagged(artifact, plain, withdrawn=_withdrawn(artifact))
+    tagged = tagged_versions(artifact, plain, withdrawn=_withdrawn(artifact))
     below = {name: v for name, v in tagged.items() if version_key(name) < key}
     if client is not None and repo is not None:
         from mlops_ci.github.releases import list_releases
@@ -128,19 +128,6 @@ def release_base(
 
 def _withdrawn(artifact: Artifact | None) -> set[str]:
     return set(artifact.withdrawn) if artifact is not None else set()
-
-
-def _tagged(artifact: Artifact | None, plain: Artifact | None, *,
-            withdrawn: set[str]) -> dict[str, Version]:
-    """Every tagged version of the model: GTO's, then the bare tags; withdrawn ones left out."""
-    if artifact is not None and artifact.deprecated:
-        return {}
-    found: dict[str, Version] = {}
-    for source in (artifact, plain):
-        for version in source.versions if source is not None else ():
-            if version.name not in withdrawn:
-                found.setdefault(version.name, version)
-    return found
 
 
 def _on_tag(name: str, tag: str, tagged: Mapping[str, Version], artifact: Artifact | None,
