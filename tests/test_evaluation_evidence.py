@@ -207,3 +207,38 @@ def test_with_evidence_attaches_intervals_to_the_predictions_metrics_file(tmp_pa
     assert other.head_interval is None and other.base_interval is None
     assert judged.evaluation == evidence.info
     assert judged.gates[0].p_value is not None
+
+
+def test_a_parquet_of_the_projects_own_at_the_default_path_is_left_alone(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mlops_ci.errors import InputError
+    from mlops_ci.evidence_report import attach_evidence
+    from mlops_ci.revisions import BaseChoice
+
+    (tmp_path / "eval").mkdir()
+    pq.write_table(pa.table({"x": [1, 2]}), tmp_path / "eval" / "predictions.parquet")
+    (tmp_path / "mlops.yaml").write_text("model: {name: m, path: model.pkl}\n")
+    report = make_report()
+    first_run = BaseChoice(rev=None, ref=None, description="none")
+    plain = load_config(tmp_path / "mlops.yaml", pipeline=False)
+    assert attach_evidence(tmp_path, plain, first_run, report) is report
+    declared = config(tmp_path, "  - metric: accuracy\n    min: 0.5\n")
+    with pytest.raises(InputError, match="is a parquet file but not a predictions file"):
+        attach_evidence(tmp_path, declared, first_run, report)
+
+
+def test_the_first_run_reads_the_heads_predictions_alone(tmp_path: Path) -> None:
+    from mlops_ci.evidence_report import attach_evidence
+    from mlops_ci.revisions import BaseChoice
+
+    (tmp_path / "eval").mkdir()
+    write(tmp_path / "eval" / "predictions.parquet", [0, 1, 1, 0], [0, 1, 0, 0])
+    cfg = config(tmp_path, "  - metric: accuracy\n    min: 0.5\n")
+    ms = compare_metrics({"eval/metrics.json": {"accuracy": 0.75}}, None, MetricsConfig())
+    report = make_report(metrics=ms, gates=judge_gates(cfg.gates, ms, {}, digits=4))
+    judged = attach_evidence(tmp_path, cfg, BaseChoice(rev=None, ref=None, description=""), report)
+    assert judged.evaluation is not None and judged.evaluation.base_rows is None
+    assert "no base revision" in (judged.evaluation.note or "")
+    assert judged.metrics[0].head_interval is not None and judged.metrics[0].base_interval is None
