@@ -191,7 +191,8 @@ def _with_test(
 
 
 def _test_name(test: str | None) -> str:
-    return "McNemar's test" if test == "mcnemar" else "paired bootstrap"
+    names = {"mcnemar": "McNemar's test", "delong": "DeLong's test"}
+    return names.get(test or "", "paired bootstrap")
 
 
 def facts_from_report(report: Report, gates: Sequence[GateConfig]) -> dict[int, GateFacts]:

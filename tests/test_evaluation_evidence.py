@@ -155,9 +155,8 @@ def test_a_slice_gate_judges_the_slices_rows(tmp_path: Path) -> None:
         (SLICE.replace("recall", "roc_auc"),
          "mlops.yaml, line 6: gates[0] judges 'roc_auc' on a slice, but "
          "eval/predictions.parquet has no scores to compute it from"),
-        ("  - metric: roc_auc\n    max_drop: 0\n    test: paired_bootstrap\n",
-         "mlops.yaml, line 6: gates[0] tests 'roc_auc', which the predictions in "
-         "eval/predictions.parquet do not give a paired test for"),
+        ("  - metric: f1\n    max_drop: 0\n    test: paired_bootstrap\n    slice: {sex: m}\n",
+         "mlops.yaml, line 6: gates[0] slice {sex: 'm'} matches no row"),
     ],
 )
 def test_a_gate_the_predictions_cannot_judge_is_a_config_error(
@@ -290,3 +289,37 @@ def test_multiclass_and_regression_predictions_are_tested_too(tmp_path: Path) ->
     # the same noise, scaled by 4 %: every replicate sees the head worse, so the rise is real
     assert rise.verdict == "fail" and rise.difference is not None and rise.difference[0] > 0
     assert evidence.info.confusion is None
+
+
+def test_delong_tests_roc_auc_from_the_scores(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    n = 2000
+    y = rng.integers(0, 2, n)
+    for name, signal in (("base", 2.0), ("head", 0.5)):
+        score = 1 / (1 + np.exp(-(signal * (2 * y - 1) + rng.normal(size=n))))
+        write_predictions(tmp_path / f"{name}.parquet", META, {
+            "row": np.arange(n), "y_true": y, "y_pred": (score > 0.5).astype(int),
+            "y_score": score,
+            "slice:sex": np.where(np.arange(n) % 2 == 0, "female", "male").astype(object),
+        })
+    cfg = config(tmp_path, "  - metric: roc_auc\n    max_drop: 0\n    test: delong\n"
+                 "  - metric: roc_auc\n    max_drop: 0\n    test: delong\n"
+                 "    slice: {sex: female}\n")
+    ms = compare_metrics({"eval/metrics.json": {"roc_auc": 0.7}},
+                         {"eval/metrics.json": {"roc_auc": 0.9}}, MetricsConfig())
+    evidence = compute_evidence(
+        cfg, tmp_path / "head.parquet", BaseSide(tmp_path / "base.parquet", declared=True), ms
+    )
+    overall, female = judge_gates(cfg.gates, ms, evidence.facts, digits=4)
+    assert overall.verdict == "fail" and overall.test == "delong" and overall.p_value < 1e-6
+    assert female.verdict == "fail" and female.difference is not None
+    assert female.difference[1] < 0
+
+    write(tmp_path / "plain.parquet", y, y)  # no scores at the base
+    evidence = compute_evidence(
+        cfg, tmp_path / "head.parquet", BaseSide(tmp_path / "plain.parquet", declared=True), ms
+    )
+    assert evidence.facts[0].test is None
+    assert "base's predictions have no scores" in (evidence.facts[0].note or "")
+    (drop, _) = judge_gates(cfg.gates, ms, evidence.facts, digits=4)
+    assert drop.verdict == "fail" and "no scores" in (drop.evidence_note or "")

@@ -54,10 +54,21 @@ def check_gates(
                     f"{at} judges {gate.metric!r} on a slice, which a {meta.task} task's "
                     f"predictions do not give; choose among {', '.join(known_metrics(meta))}."
                 )
-            if test and name not in countable:
+            if test == "delong" and meta.task != "binary":
+                raise ConfigError(
+                    f"{at} tests ROC AUC with DeLong's test, which needs a binary task's "
+                    f"scores; {relative} holds a {meta.task} task's predictions."
+                )
+            if test in ("paired_bootstrap", "mcnemar") and name not in countable:
                 raise ConfigError(
                     f"{at} tests {gate.metric!r}, which has no paired bootstrap (it is not "
                     f"a counting metric); choose among {', '.join(countable)}, or remove test."
+                )
+        elif test == "delong":
+            if meta.task != "binary":
+                raise ConfigError(
+                    f"{at} tests ROC AUC with DeLong's test, which needs a binary task's "
+                    f"scores; {relative} holds a {meta.task} task's predictions."
                 )
         elif test:
             metric = find_metric(gate, metrics, config_file=config.path.name)

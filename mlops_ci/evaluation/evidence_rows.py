@@ -69,6 +69,13 @@ class Side:
         self.slices: dict[SliceKey, Accumulator] = {key: self._fresh() for key in keys}
         self.seen: dict[str, dict[Any, None]] = {}
 
+    def part(self, key: SliceKey) -> Any:
+        """The accumulator of the slice *key*, or of all rows for ``()``."""
+        return self.slices[key] if key else self.overall
+
+    def has_scores(self) -> bool:
+        return bool(getattr(self.overall, "_has_scores", False))
+
     def _fresh(self) -> Accumulator:
         labels = None if self.meta.labels is None else list(self.meta.labels)
         return accumulator(self.meta.task, labels=labels, pos_label=self.meta.pos_label)
@@ -142,6 +149,7 @@ class Pair:
         }
         self.ids = meta.id is not None
         self.rows = 0
+        self.delong: dict[SliceKey, Any] = {}  # DeLong's tests, after their own pass
 
     def update(
         self, base: dict[str, Any], head: dict[str, Any], masks: dict[SliceKey, Any]
