@@ -40,8 +40,18 @@ stages:
       - eval/plots/roc.json:
           x: fpr
           y: tpr
+      - eval/plots/precision_recall.json:
+          x: recall
+          y: precision
+      - eval/plots/calibration.json:
+          x: mean_predicted
+          y: fraction_positive
       - eval/plots/confusion.json:
-          cache: false
+          template: confusion_count
+          x: actual
+          y: predicted
+      - eval/plots/roc.png
+      - eval/plots/confusion.png
 """
 MLOPS_YAML = """\
 model:
@@ -88,9 +98,9 @@ def test_dvc_repro_runs_the_evaluate_stage_and_dvc_reads_its_outputs(tmp_path: P
     (workspace,) = read.values()
     assert workspace["data"]["eval/metrics.json"]["data"] == metrics
 
-    plots = run("plots", "show", "--json", "eval/plots/roc.json", cwd=repo)
+    plots = run("plots", "show", "--json", "eval/plots/roc.json", "eval/plots/roc.png", cwd=repo)
     assert plots.returncode == 0, plots.stderr
-    assert "fpr" in plots.stdout and "tpr" in plots.stdout
+    assert "fpr" in plots.stdout and "tpr" in plots.stdout and "roc.png" in plots.stdout
 
     # the predictions are a cached out, recorded with their hash in dvc.lock
     lock = (repo / "dvc.lock").read_text()

@@ -102,6 +102,19 @@ def test_text_in_a_regression_target_names_the_row_and_the_value(
     assert "Column 'target' must hold numbers, but row 21 holds 'high'" in err
 
 
+def test_text_in_a_feature_column_is_the_models_refusal_with_the_rows(
+    capsys: pytest.CaptureFixture[str], work: Path, models: dict[str, Path]
+) -> None:
+    def text(frame: pd.DataFrame) -> None:
+        frame["mean radius"] = frame["mean radius"].astype(object)
+        frame.loc[20, "mean radius"] = "wide"
+
+    edit(work, "test.csv", text)
+    err = refused(capsys, work, models["binary"], "--data", "test.csv", "--target", "label")
+    assert "The model cannot score rows 17-32 of test.csv: ValueError" in err
+    assert "'wide'. These feature columns hold text in those rows: 'mean radius'." in err
+
+
 def test_empty_and_header_only_files(
     capsys: pytest.CaptureFixture[str], work: Path, models: dict[str, Path]
 ) -> None:

@@ -1,11 +1,18 @@
 """95 % intervals of evaluation metrics by a streaming Poisson bootstrap.
 
-Every row gets *B* independent Poisson(1) weights (``poisson.py``); replicate *b*'s metric is
-the metric of the rows weighted by their *b*-th weights. Only weighted sufficient statistics
-are kept (a table of counts for classification, six sums for regression), so memory is
-O(B x statistics) whatever the number of rows, and the rows may come in chunks of any size:
-the same seed gives the same intervals, bit for bit, for every way of chunking the same rows.
-The metrics themselves are ``formulas.py``'s, applied to the B replicate statistics at once.
+Replicate *b*'s metric is the metric of the rows reweighted by Poisson(1) weights
+(``poisson.py``). Only weighted sufficient statistics are kept, so memory does not grow with
+the number of rows:
+
+- classification: a table of counts of the (target, prediction) cells; a cell of n rows
+  gets one Poisson(n) weight per replicate, exactly the per-row bootstrap;
+- regression: six sums per random group of rows (``sufficient.GroupSums``); each group gets
+  one Poisson(1) weight per replicate, the random-group bootstrap, which is the per-row one
+  when there are at most G rows (docs/evaluation.md says why it is valid beyond).
+
+The rows may come in chunks of any size: the same seed gives the same intervals, bit for bit,
+for every way of chunking the same rows. The metrics themselves are ``formulas.py``'s,
+applied to the B replicate statistics at once.
 
 Rank metrics (ROC AUC, average precision) are not functions of counts or sums and are not
 bootstrapped here. numpy is imported here; this module is never imported by ``mlops-ci --help``.
@@ -22,12 +29,13 @@ from typing import Any
 import numpy as np
 
 from mlops_ci.errors import InputError
-from mlops_ci.evaluation import formulas
-from mlops_ci.evaluation.sufficient import CellCounts, LabelCodes, RowSums, shown
+from mlops_ci.evaluation import formulas, poisson
+from mlops_ci.evaluation.sufficient import CellCounts, GroupSums, LabelCodes, shown
 
 TASKS = ("binary", "multiclass", "regression")
 DEFAULT_REPLICATES = 1000
 MIN_REPLICATES = 100
+PIECE_ROWS = 1 << 16  # a regression chunk is turned into sums this many rows at a time
 RANK_METRICS = frozenset({"roc_auc", "auc", "average_precision", "pr_auc", "log_loss"})
 
 
@@ -59,6 +67,15 @@ def check_replicates(replicates: int) -> int:
             f"replicates for a 95 % interval; use {DEFAULT_REPLICATES}."
         )
     return replicates
+
+
+def check_groups(groups: int) -> int:
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < poisson.MIN_GROUPS:
+        raise InputError(
+            f"groups must be a whole number >= {poisson.MIN_GROUPS}, not {groups!r}; "
+            f"use {poisson.GROUPS}."
+        )
+    return groups
 
 
 def check_level(level: float) -> float:
@@ -146,6 +163,7 @@ class Resampler:
         seed: int,
         labels: Sequence[Any] | None,
         models: int,
+        groups: int = poisson.GROUPS,
     ):
         self.task = check_task(task)
         self.metrics = check_metrics(task, metrics)
@@ -153,6 +171,7 @@ class Resampler:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise InputError(f"The bootstrap seed must be a whole number >= 0, not {seed!r}.")
         self.seed, self.models, self.rows = seed, models, 0
+        self.groups = check_groups(groups)  # of rows, for sums (regression)
         self._codes: LabelCodes | None = None
         self._shift: float | None = None
         if task == "regression":
@@ -160,7 +179,8 @@ class Resampler:
                 raise InputError(
                     "Class labels apply to classification; leave them out for regression."
                 )
-            self._sums = RowSums(3 + 3 * models, seed, replicates)
+            self._sums = GroupSums(3 + 3 * models, seed, replicates, self.groups)
+            self._ones = np.ones(PIECE_ROWS)
         else:
             if labels is None and task == "multiclass":
                 raise InputError(
@@ -195,31 +215,39 @@ class Resampler:
                 ]
             )
         else:
-            self._sums.add(self._regression_rows(columns, ["y_true", *names]))
+            self._add_regression(self._regression_numbers(columns, ["y_true", *names]))
         self.rows += columns[0].size
 
-    def _regression_rows(self, columns: list[np.ndarray], names: list[str]) -> np.ndarray:
+    def _regression_numbers(self, columns: list[np.ndarray], names: list[str]) -> list[np.ndarray]:
         numbers = []
         for column, name in zip(columns, names, strict=True):
             try:
-                values = column.astype(np.float64)
+                values = np.asarray(column, dtype=np.float64)
             except (TypeError, ValueError) as exc:
                 raise InputError(f"{name} must hold numbers for a regression task.") from exc
-            bad = np.flatnonzero(~np.isfinite(values))
-            if bad.size:
-                raise InputError(
-                    f"{name} holds {shown(column[bad[0]])} at row {self.rows + int(bad[0])}; "
-                    "drop or fill the missing values first."
-                )
+            with np.errstate(over="ignore"):  # a sum of huge numbers may overflow: look closer
+                total = np.add.reduce(values)
+            if not np.isfinite(total):  # one pass; NaN and inf carry through a sum
+                bad = np.flatnonzero(~np.isfinite(values))
+                if bad.size:
+                    raise InputError(
+                        f"{name} holds {shown(column[bad[0]])} at row "
+                        f"{self.rows + int(bad[0])}; drop or fill the missing values first."
+                    )
             numbers.append(values)
+        return numbers
+
+    def _add_regression(self, numbers: list[np.ndarray]) -> None:
         if self._shift is None:  # R² does not change with a shift of y; it keeps sums accurate
             self._shift = float(numbers[0][0])
-        y = numbers[0] - self._shift
-        parts = [np.ones_like(y), y, y * y]
-        for prediction in numbers[1:]:
-            err = prediction - numbers[0]
-            parts += [err, np.abs(err), err * err]
-        return np.stack(parts, axis=1)
+        for start in range(0, numbers[0].size, PIECE_ROWS):  # a piece's columns stay in cache
+            y_true = numbers[0][start : start + PIECE_ROWS]
+            y = y_true - self._shift
+            parts = [self._ones[: y.size], y, y * y]
+            for prediction in numbers[1:]:
+                err = prediction[start : start + PIECE_ROWS] - y_true
+                parts += [err, np.abs(err), err * err]
+            self._sums.add(parts)
 
     def values(self) -> list[tuple[dict[str, float], dict[str, np.ndarray]]]:
         """Per model, each metric's point estimate and its B replicate values."""
@@ -263,9 +291,17 @@ class BootstrapAccumulator:
         replicates: int = DEFAULT_REPLICATES,
         seed: int = 0,
         labels: Sequence[Any] | None = None,
+        *,
+        groups: int = poisson.GROUPS,
     ):
         self._resampler = Resampler(
-            task, metrics, replicates=replicates, seed=seed, labels=labels, models=1
+            task,
+            metrics,
+            replicates=replicates,
+            seed=seed,
+            labels=labels,
+            models=1,
+            groups=groups,
         )
 
     @property

@@ -161,9 +161,14 @@ class _Scorer:
             from mlops_ci.commands.predict import columns_hint
 
             last = first + len(frame) - 1
+            text = [c for c in self.plan.features if frame[c].dtype.kind == "O"]
+            hint = columns_hint(self.model)
+            if text:  # the usual cause: text (or a mixed column) where the model wants numbers
+                shown = ", ".join(repr(c) for c in text[:10])
+                hint = f". These feature columns hold text in those rows: {shown}"
             raise InputError(
                 f"The model cannot score rows {first}-{last} of {self.plan.data}: "
-                f"{type(exc).__name__}: {exc}"[:800] + columns_hint(self.model)
+                f"{type(exc).__name__}: {exc}"[:800] + hint.rstrip(".") + "."
             ) from exc
         if y_pred.shape != (len(frame),):
             raise InputError(

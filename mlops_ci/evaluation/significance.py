@@ -4,8 +4,9 @@
   only the base is right and *c* where only the head is, a two-sided exact binomial test of
   *b* out of *b + c* against 1/2. Only the two counts accumulate.
 - The paired bootstrap of the difference head - base of any counting metric: both models'
-  statistics are weighted with the SAME Poisson weights per row (``bootstrap.Resampler``), so
-  the replicates of the difference carry the pairing; its percentile interval and a two-sided
+  statistics are weighted with the SAME Poisson weights (``bootstrap.Resampler``: per cell of
+  (target, base, head), or per random group of rows for a regression), so the replicates of
+  the difference carry the pairing; its percentile interval and a two-sided
   p-value (the share of replicates on the other side of 0, +1 corrected).
 - :func:`judge` turns either into "significant" or "within noise", with the direction.
 
@@ -30,6 +31,7 @@ from mlops_ci.evaluation.bootstrap import (
     check_level,
     percentile_interval,
 )
+from mlops_ci.evaluation.poisson import GROUPS
 from mlops_ci.evaluation.sufficient import shown
 
 Significance = Literal["significant", "within noise"]
@@ -210,9 +212,17 @@ class PairedBootstrap:
         replicates: int = DEFAULT_REPLICATES,
         seed: int = 0,
         labels: Sequence[Any] | None = None,
+        *,
+        groups: int = GROUPS,
     ):
         self._resampler = Resampler(
-            task, metrics, replicates=replicates, seed=seed, labels=labels, models=2
+            task,
+            metrics,
+            replicates=replicates,
+            seed=seed,
+            labels=labels,
+            models=2,
+            groups=groups,
         )
 
     @property

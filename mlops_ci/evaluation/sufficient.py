@@ -5,8 +5,8 @@
 - :class:`CellCounts`: how many rows fall in each joint cell (target, prediction of each
   model), and the B replicate confusion matrices of each model at the end, one Poisson draw
   per cell and replicate (``poisson.cell_weights``);
-- :class:`RowSums`: column sums of rows, plain and weighted by every row's B Poisson weights
-  (``poisson.row_block_weights``), a block of rows at a time.
+- :class:`GroupSums`: column sums of rows per random group, and at the end the sums weighted
+  by each group's B Poisson weights (``poisson.row_groups``, ``poisson.group_weights``).
 
 numpy is imported here; this module is never imported by ``mlops-ci --help``.
 """
@@ -104,46 +104,92 @@ class CellCounts:
         return out
 
 
-class RowSums:
-    """Column sums of rows, plain and weighted by each row's B Poisson weights.
+class GroupSums:
+    """Column sums of rows per random group, and at the end their B Poisson-weighted totals.
 
-    Rows are summed a block of ``poisson.BLOCK_ROWS`` at a time, always from the same buffer,
-    so the floating-point sums do not depend on how the rows were chunked.
+    Each row goes to one of *groups* groups (``poisson.row_groups``: drawn from its global
+    position and the seed only) and only the per-group sums are kept, one ``np.bincount`` per
+    column and block of ``poisson.BLOCK_GROUPS x groups`` rows. A block that a chunk holds
+    whole is summed straight from the chunk, any other one is gathered in a buffer first:
+    every block is summed from the same values in the same order, so the floating-point sums
+    do not depend on how the rows were chunked. With at most *groups* rows in all, every row
+    is a group of its own. Memory: O(groups x columns), whatever the number of rows, and no
+    more than the rows themselves below a block.
     """
 
-    def __init__(self, columns: int, seed: int, replicates: int):
-        self.seed, self.replicates = seed, replicates
-        self.plain = np.zeros(columns)
-        self.weighted = np.zeros((replicates, columns))
-        self._block = np.zeros((poisson.BLOCK_ROWS, columns))
-        self._filled = 0
-        self._blocks = 0
+    def __init__(self, columns: int, seed: int, replicates: int, groups: int = poisson.GROUPS):
+        self.columns, self.seed, self.replicates, self.groups = columns, seed, replicates, groups
+        self.block_rows = poisson.BLOCK_GROUPS * groups
+        self.rows = 0
+        # both grow when needed: a small slice's bootstrap holds little more than its rows
+        self._sums = np.zeros((columns, 0))
+        self._buffer = np.zeros((columns, 0))
+        self._assigned: tuple[int, np.ndarray] = (-1, np.zeros(0, dtype=np.intp))
 
-    def add(self, rows: np.ndarray) -> None:
-        start = 0
-        while start < len(rows):
-            take = min(poisson.BLOCK_ROWS - self._filled, len(rows) - start)
-            self._block[self._filled : self._filled + take] = rows[start : start + take]
-            self._filled += take
+    def add(self, parts: Sequence[np.ndarray]) -> None:
+        """Add rows given as *columns* float64 arrays of the same length, one per column."""
+        n, start = parts[0].size, 0
+        while start < n:
+            block, offset = divmod(self.rows, self.block_rows)
+            take = min(self.block_rows - offset, n - start)
+            if take == self.block_rows:  # a whole block, from the chunk itself
+                self._add_block(block, [part[start : start + take] for part in parts])
+            else:
+                self._reserve(offset + take)
+                for column, part in zip(self._buffer, parts, strict=True):
+                    column[offset : offset + take] = part[start : start + take]
+                if offset + take == self.block_rows:
+                    self._add_block(block, list(self._buffer))
+            self.rows += take
             start += take
-            if self._filled == poisson.BLOCK_ROWS:
-                plain, weighted = self._block_sums(self._filled)
-                self.plain += plain
-                self.weighted += weighted
-                self._blocks += 1
-                self._filled = 0
 
-    def _block_sums(self, rows: int) -> tuple[np.ndarray, np.ndarray]:
-        block = self._block[:rows]
-        weighted = np.zeros_like(self.weighted)
-        subs = poisson.row_block_weights(self.seed, self._blocks, self.replicates, rows)
-        for start, weights in zip(range(0, rows, poisson.SUB_ROWS), subs, strict=True):
-            weighted += weights.T @ block[start : start + poisson.SUB_ROWS]
-        return block.sum(axis=0), weighted
+    def _reserve(self, rows: int) -> None:
+        if rows > self._buffer.shape[1]:
+            size = min(self.block_rows, max(rows, 2 * self._buffer.shape[1], 1024))
+            grown = np.zeros((self.columns, size))
+            grown[:, : self._buffer.shape[1]] = self._buffer
+            self._buffer = grown
+
+    def _groups_of(self, block: int) -> np.ndarray:
+        if self._assigned[0] != block:
+            self._assigned = (block, poisson.row_groups(self.seed, block, self.groups))
+        return self._assigned[1]
+
+    def _block_sums(self, block: int, parts: Sequence[np.ndarray]) -> list[np.ndarray]:
+        groups = self._groups_of(block)[: parts[0].size]
+        return [np.bincount(groups, weights=part, minlength=self.groups) for part in parts]
+
+    def _add_block(self, block: int, parts: Sequence[np.ndarray]) -> None:
+        if self._sums.shape[1] == 0:
+            self._sums = np.zeros((self.columns, self.groups))
+        for total, sums in zip(self._sums, self._block_sums(block, parts), strict=True):
+            total += sums
+
+    def table(self) -> np.ndarray:
+        """The sums of every group so far, one row per column: (columns, groups); with at most
+        *groups* rows, the rows themselves (one group each)."""
+        if self.rows <= self.groups:  # all of them in the buffer: block_rows > groups
+            rows: np.ndarray = self._buffer[:, : self.rows].copy()
+            return rows
+        sums = np.zeros((self.columns, self.groups))
+        if self._sums.size:  # a whole block was summed
+            sums += self._sums
+        block, filled = divmod(self.rows, self.block_rows)
+        if filled:
+            partial = self._block_sums(block, list(self._buffer[:, :filled]))
+            for total, part in zip(sums, partial, strict=True):
+                total += part
+        return sums
 
     def totals(self) -> tuple[np.ndarray, np.ndarray]:
         """The plain (columns,) and weighted (B, columns) sums of every row so far."""
-        if self._filled == 0:
-            return self.plain.copy(), self.weighted.copy()
-        plain, weighted = self._block_sums(self._filled)
-        return self.plain + plain, self.weighted + weighted
+        table = self.table()
+        groups = table.shape[1]
+        weighted = np.zeros((self.columns, self.replicates))
+        tiles = poisson.group_weights(self.seed, self.replicates, groups)
+        for start, weights in zip(range(0, groups, poisson.GROUP_TILE), tiles, strict=True):
+            tile = table[:, start : start + poisson.GROUP_TILE]
+            for total, column in zip(weighted, tile, strict=True):
+                # one product per column: equal columns (the same model twice) get equal sums
+                total += weights @ column
+        return table.sum(axis=1), np.ascontiguousarray(weighted.T)
