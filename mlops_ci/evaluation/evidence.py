@@ -84,7 +84,10 @@ def compute_evidence(
         if not base_usable:
             base_meta = None
         if pair is not None and base.path is not None:
-            note = run.delong(head, base.path, base_meta, pair)
+            try:
+                note = run.delong(head, base.path, base_meta, pair)
+            except InputError as exc:  # the first pass read both: a second that fails is news
+                note = f"DeLong's test did not run: {exc}"
     if pair is None:
         run.head = run.single(head, meta)
         try:
