@@ -13,6 +13,7 @@ from pathlib import Path
 from mlops_ci.build import build_report
 from mlops_ci.config import Config
 from mlops_ci.errors import InputError
+from mlops_ci.evidence_report import attach_evidence
 from mlops_ci.history import attach_history
 from mlops_ci.lockfile import LOCK_FILE, MAX_LOCK_BYTES, Lock, LockError, decode_lock, parse_lock
 from mlops_ci.pipeline import read_snapshots
@@ -73,6 +74,7 @@ def collect_report(root: Path, config: Config, base: BaseChoice, env: Mapping[st
         plots=plots,
         plots_omitted=plots_omitted,
     )
+    report = attach_evidence(root, config, base, report)  # the per-row predictions' evidence
     return attach_history(root, config, report)  # the primary metric at the last releases
 
 
