@@ -8,6 +8,9 @@ cache) and be a regular file, and at either revision it must be smaller than a b
 base, files inside DVC-cached outputs come from the local cache or the remote, never written
 into the workspace. What a report holds is bounded too: MAX_PLOTS plots, MAX_SERIES lines of at
 most MAX_POINTS points each (longer ones are resampled), MAX_CLASSES classes per matrix.
+No template file is opened: mlops-ci reads the data, so each definition gets a built-in stand-in
+template. A confusion matrix whose records are cells with a `count` (template
+``confusion_count``, or data of that shape) sums the counts.
 """
 
 from __future__ import annotations
@@ -33,7 +36,11 @@ MAX_IMAGE_BYTES = 20_000_000  # an image, read only to hash it
 MAX_TEXT = 200  # characters of a title, label, class or series name
 
 IMAGE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".gif")
-CONFUSION_TEMPLATES = ("confusion", "confusion_normalized")
+# confusion_count: mlops-ci's own (templates/dvc_plots/), one record per cell with its `count`
+CONFUSION_TEMPLATES = ("confusion", "confusion_normalized", "confusion_count")
+COUNT_TEMPLATE = "confusion_count"
+COUNT_FIELD = "count"
+TEMPLATE_KEY = "mlops_ci_template"  # the plot's own template, beside DVC's stand-in
 WORKSPACE = "workspace"
 
 log = logging.getLogger(__name__)
@@ -67,6 +74,7 @@ def read_plots(
             data.update(part)
         remote = default_remote(repo)
     where = {WORKSPACE: "the workspace", base_rev or "": base_name or (base_rev or "")[:12]}
+    _stand_in_templates(data)
     renderers = [r.renderer for r in match_defs_renderers(data) if r.renderer.TYPE == "vega"]
     if base_rev:
         generic = errors.pop((base_rev, ""), None)
@@ -77,6 +85,26 @@ def read_plots(
     plots = [_from_renderer(r, base_rev, errors, where) for r in renderers]
     plots += [_image(path, md5s, base_rev, errors, where) for path, md5s in images.items()]
     return plots[:MAX_PLOTS], max(len(plots) - MAX_PLOTS, 0)
+
+
+def _stand_in_templates(data: dict[str, Any]) -> None:
+    """Give every definition a built-in DVC template, keeping its own under TEMPLATE_KEY.
+
+    DVC's renderers open their template file when they are built, and mlops-ci never draws
+    one: it reads the data. A template's name in dvc.yaml can be any path (DVC tries it
+    relative to the working directory, and as an absolute path), and one that DVC cannot find
+    (a custom template not in ``.dvc/plots``) would stop every plot. With a stand-in, no
+    template file is read and none can be missing.
+    """
+    for content in data.values():
+        configs = ((content or {}).get("definitions") or {}).get("data") or {}
+        for config in configs.values():
+            definitions = config.get("data") if isinstance(config, dict) else None
+            for props in (definitions or {}).values():
+                if isinstance(props, dict) and props.get("template") is not None:
+                    name = str(props["template"])
+                    props[TEMPLATE_KEY] = name
+                    props["template"] = "confusion" if name in CONFUSION_TEMPLATES else "linear"
 
 
 def _read_sources(
@@ -202,7 +230,7 @@ def _from_renderer(
     where: dict[str, str],
 ) -> PlotDiff:
     props = dict(renderer.properties)
-    template = str(props.get("template") or "linear")
+    template = str(props.get(TEMPLATE_KEY) or props.get("template") or "linear")
     x_key, y_key = props.get("x"), props.get("y")
     files = _files(renderer)
     plot = PlotDiff(
@@ -220,7 +248,8 @@ def _from_renderer(
     for rev, side in ((WORKSPACE, "head"), (base_rev, "base")):
         points = by_rev.get(rev or "", []) if rev else []
         if plot.kind == "confusion":
-            matrix = _matrix(points, str(x_key), str(y_key)) if points else None
+            counted = template == COUNT_TEMPLATE or _per_cell(points, str(x_key), str(y_key))
+            matrix = _matrix(points, str(x_key), str(y_key), counted) if points else None
             setattr(plot, f"{side}_matrix", matrix)
         else:
             series, problem = _series(points, str(x_key), str(y_key), len(files) > 1)
@@ -281,16 +310,38 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _matrix(points: list[dict[str, Any]], x_key: str, y_key: str) -> ConfusionMatrix:
-    """Counts of (actual = x, predicted = y) pairs over MAX_CLASSES classes at most."""
+def _per_cell(points: list[dict[str, Any]], x_key: str, y_key: str) -> bool:
+    """Whether *points* are one record per cell with its count (what mlops-ci's evaluation
+    writes), not DVC's one record per row: each carries a `count` and no cell repeats."""
+    if not points or COUNT_FIELD in (x_key, y_key):
+        return False
+    cells = {(str(p.get(x_key)), str(p.get(y_key))) for p in points}
+    return len(cells) == len(points) and all(_count(p) is not None for p in points)
+
+
+def _count(point: dict[str, Any]) -> int | None:
+    """A record's `count`: a whole number >= 0 (JSON, YAML, or CSV text), else None."""
+    number = _number(point.get(COUNT_FIELD))
+    return int(number) if number is not None and number >= 0 and number.is_integer() else None
+
+
+def _matrix(
+    points: list[dict[str, Any]], x_key: str, y_key: str, counted: bool = False
+) -> ConfusionMatrix:
+    """Counts of (actual = x, predicted = y) pairs over MAX_CLASSES classes at most.
+
+    *counted*: each record is a cell whose `count` is added (a record without a whole count
+    adds nothing); otherwise each record is one row, as DVC's `confusion` template counts.
+    """
     pairs = [(clean_text(p.get(x_key)), clean_text(p.get(y_key))) for p in points]
+    weights = [(_count(p) or 0) if counted else 1 for p in points]
     labels = sort_labels({label for pair in pairs for label in pair})
     kept = labels[:MAX_CLASSES]
     index = {label: i for i, label in enumerate(kept)}
     counts = [[0] * len(kept) for _ in kept]
-    for actual, predicted in pairs:
+    for (actual, predicted), weight in zip(pairs, weights, strict=True):
         if actual in index and predicted in index:
-            counts[index[actual]][index[predicted]] += 1
+            counts[index[actual]][index[predicted]] += weight
     return ConfusionMatrix(kept, counts, omitted=len(labels) - len(kept))
 
 

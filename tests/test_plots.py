@@ -221,3 +221,121 @@ def test_read_plots_refuses_a_fifo(
     monkeypatch.chdir(root)
     with pytest.raises(InputError, match="named pipe"):
         read_plots(root, None)
+
+
+# --- confusion matrices of counted cells (mlops-ci's evaluation, template confusion_count) ---
+
+CELLS_BASE = [{"actual": "cat", "predicted": "cat", "count": 3_000_000},
+              {"actual": "cat", "predicted": "dog", "count": 41},
+              {"actual": "dog", "predicted": "cat", "count": 7},
+              {"actual": "dog", "predicted": "dog", "count": 1_200_000}]
+CELLS_HEAD = [{**cell, "count": cell["count"] + 1} for cell in CELLS_BASE]
+
+
+def cells_project(root: Path, dvc_yaml: str, *, install: bool) -> None:
+    """eval/cm.json holds one record per cell with its count, at main and (changed) at head."""
+    from mlops_ci.dvc_plot_templates import install_plot_templates
+
+    new_dvc_repo(root)
+    if install:
+        assert install_plot_templates(root) == [root / ".dvc" / "plots" / "confusion_count.json"]
+    (root / "eval").mkdir()
+    (root / "eval" / "cm.json").write_text(json.dumps(CELLS_BASE))
+    (root / "dvc.yaml").write_text(dvc_yaml)
+    git("add", "-A", cwd=root)
+    git("commit", "-qm", "base", cwd=root)
+    (root / "eval" / "cm.json").write_text(json.dumps(CELLS_HEAD))
+
+
+COUNT_PLOTS = """\
+plots:
+  - Cells:
+      template: confusion_count
+      x: actual
+      y:
+        eval/cm.json: predicted
+  - eval/cm.json:
+      template: confusion
+      x: actual
+      y: predicted
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("install", [True, False])
+def test_a_confusion_matrix_of_counted_cells_sums_the_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, install: bool
+) -> None:
+    root = tmp_path / "repo"
+    cells_project(root, COUNT_PLOTS, install=install)
+    monkeypatch.chdir(root)
+    plots, omitted = read_plots(root, git("rev-parse", "main", cwd=root), base_name="main")
+    found = {p.id: p for p in plots}
+    assert omitted == 0 and set(found) == {"Cells", "eval/cm.json"}
+    cells = found["Cells"]
+    assert (cells.kind, cells.template, cells.note) == ("confusion", "confusion_count", None)
+    assert cells.base_matrix and cells.head_matrix
+    assert cells.base_matrix.labels == ["cat", "dog"]
+    assert cells.base_matrix.counts == [[3_000_000, 41], [7, 1_200_000]]
+    assert cells.head_matrix.counts == [[3_000_001, 42], [8, 1_200_001]]
+    # DVC's own `confusion` template over the same one-record-per-cell file: each record has
+    # a count and no cell repeats, so the counts are summed too
+    same = found["eval/cm.json"]
+    assert same.template == "confusion" and same.head_matrix == cells.head_matrix
+
+
+@pytest.mark.slow
+def test_rows_with_a_count_column_are_still_counted_one_per_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "repo"
+    new_dvc_repo(root)
+    rows = [{"actual": "a", "predicted": "a", "count": 5}] * 3 + [
+        {"actual": "a", "predicted": "b", "count": 9}, {"actual": "b", "predicted": "b"}]
+    (root / "rows.json").write_text(json.dumps(rows))
+    (root / "dvc.yaml").write_text(
+        "plots:\n  - rows.json:\n      template: confusion\n      x: actual\n      y: predicted\n")
+    monkeypatch.chdir(root)
+    (plot,), _ = read_plots(root, None)
+    assert plot.head_matrix and plot.head_matrix.counts == [[3, 1], [0, 1]]
+
+
+@pytest.mark.slow
+def test_a_stage_plot_of_counted_cells_and_templates_dvc_cannot_find(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "repo"
+    new_dvc_repo(root)
+    (root / "cm.json").write_text(json.dumps(CELLS_BASE))
+    (root / "not-json.json").write_text("this is not a template {")
+    (root / "roc.json").write_text(json.dumps([{"fpr": 0, "tpr": 0}, {"fpr": 1, "tpr": 1}]))
+    (root / "dvc.yaml").write_text(f"""\
+stages:
+  evaluate:
+    cmd: {sys.executable} -c "print()"
+    plots:
+      - cm.json:
+          cache: false
+          template: confusion_count
+          x: actual
+          y: predicted
+plots:
+  - roc.json:
+      template: not-json.json
+      x: fpr
+      y: tpr
+  - Missing:
+      template: no_such_template
+      x: fpr
+      y:
+        roc.json: tpr
+""")
+    monkeypatch.chdir(root)
+    plots, _ = read_plots(root, None)  # DVC opened no template: none could stop it
+    found = {p.id: p for p in plots}
+    assert found["cm.json"].head_matrix and found["cm.json"].head_matrix.counts == [
+        [3_000_000, 41], [7, 1_200_000]]
+    for name, template in (("roc.json", "not-json.json"), ("Missing", "no_such_template")):
+        plot = found[name]
+        assert (plot.kind, plot.template) == ("series", template)
+        assert plot.head and plot.head[0].y == [0, 1]
