@@ -396,4 +396,4 @@ def doctor(
 
 
 # The commands of other areas register themselves on `app` (one import line each).
-from mlops_ci import cli_deploy, cli_registry, cli_release, cli_train  # noqa: E402, F401
+from mlops_ci import cli_deploy, cli_evaluate, cli_registry, cli_release, cli_train  # noqa: E402, F401

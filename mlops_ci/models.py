@@ -144,6 +144,11 @@ def skops_types(path: Path, data: bytes | None = None) -> list[str]:
     return sorted(found)
 
 
+def default_untrusted_types(path: Path, data: bytes | None = None) -> list[str]:
+    """The types a skops file needs that skops does not trust by default (nothing is built)."""
+    return _scan_skops(path, data)[1]
+
+
 def _scan_skops(path: Path, data: bytes | None) -> tuple[list[str], list[str]]:
     """(the types the schema names, the types skops does not trust by default)."""
     sio = _skops_io()

@@ -58,6 +58,20 @@ def config_path(root: Path, cwd: Path, named: str) -> Path:
     return path
 
 
+def local_config(config_file: Path | None, env: Mapping[str, str]) -> Config | None:
+    """The mlops.yaml a stage command reads (`train`, `evaluate`), or None when there is none.
+
+    *config_file* (`--config`), else the file $MLOPS_CI_CONFIG names, else ./mlops.yaml when it
+    exists; relative to the working directory (the stage's `wdir`). A file named explicitly
+    must exist.
+    """
+    named = config_file or (Path(env[CONFIG_VARIABLE]) if env.get(CONFIG_VARIABLE) else None)
+    path = named if named is not None else Path(CONFIG_FILENAME)
+    if named is None and not (path.exists() or path.is_symlink()):
+        return None
+    return load_config(path, pipeline=False)
+
+
 def choose_base(project: Project, *, base: str | None, env: Mapping[str, str]) -> BaseChoice:
     """The commit --base names, else the pull request's base: a RepositoryError if neither."""
     # `--base ''` is a mistake to report, not a request for the default

@@ -145,7 +145,8 @@ def _load(
     )
 
 
-def _parquet_rows(path: Path) -> int | None:
+def parquet_rows(path: Path) -> int | None:
+    """The row count in a parquet file's footer (for a progress bar's total); None for a CSV."""
     if path.suffix.lower() not in (".parquet", ".pq"):
         return None
     try:
@@ -161,7 +162,7 @@ def _score(model: Any, input_path: Path, output_path: Path, chunk_rows: int, std
     from mlops_ci.progress import Progress
 
     with Progress(
-        f"Scoring {input_path.name}", total=_parquet_rows(input_path), unit="rows", stream=stderr
+        f"Scoring {input_path.name}", total=parquet_rows(input_path), unit="rows", stream=stderr
     ) as bar:
         try:
             return predict_in_chunks(
@@ -173,11 +174,12 @@ def _score(model: Any, input_path: Path, output_path: Path, chunk_rows: int, std
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(
                 f"The model cannot score {input_path}: {type(exc).__name__}: {exc}"[:800]
-                + _columns_hint(model)
+                + columns_hint(model)
             ) from exc
 
 
-def _columns_hint(model: Any) -> str:
+def columns_hint(model: Any) -> str:
+    """The end of a message about a table the model refused: the columns it expects."""
     names = getattr(model, "feature_names_in_", None)
     if names is None:
         return ". Check that the table has the columns the model was trained on."

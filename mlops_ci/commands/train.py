@@ -6,8 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from mlops_ci.commands.common import CONFIG_VARIABLE
-from mlops_ci.config import CONFIG_FILENAME, load_config
+from mlops_ci.commands.common import local_config
 from mlops_ci.config_train import TrainConfig
 from mlops_ci.security import log_safe
 
@@ -63,8 +62,5 @@ def train(
 
 
 def _train_config(config_file: Path | None, env: Mapping[str, str]) -> TrainConfig:
-    named = config_file or (Path(env[CONFIG_VARIABLE]) if env.get(CONFIG_VARIABLE) else None)
-    path = named if named is not None else Path(CONFIG_FILENAME)
-    if named is None and not (path.exists() or path.is_symlink()):
-        return TrainConfig()  # no mlops.yaml: scikit-learn's estimators only
-    return load_config(path, pipeline=False).train
+    config = local_config(config_file, env)
+    return TrainConfig() if config is None else config.train  # none: scikit-learn's only

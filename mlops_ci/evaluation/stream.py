@@ -49,7 +49,8 @@ class EvaluationResult:
         }
 
 
-def _check_columns(path: Path, present: list[str], needed: list[tuple[str, str]]) -> None:
+def check_columns(path: Path, present: list[str], needed: list[tuple[str, str]]) -> None:
+    """Refuse the first (role, column) of *needed* not among *present*, with a "did you mean"."""
     for role, name in needed:
         if name not in present:
             folded = [c for c in present if c.casefold() == name.casefold()]
@@ -91,7 +92,7 @@ def evaluate_file(
     needed = [("target", target), ("prediction", prediction)]
     needed += [("score", name) for name in score_columns]
     needed += [("slice", name) for spec in slice_specs for name in spec]
-    _check_columns(path, column_names(path), needed)
+    check_columns(path, column_names(path), needed)
     columns = Columns(target, prediction, score if score is not None else "y_score")
 
     def make() -> Accumulator:

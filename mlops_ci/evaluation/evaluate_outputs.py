@@ -1,0 +1,204 @@
+"""The files `mlops-ci evaluate` writes besides the predictions, built as text then written once.
+
+- ``metrics.json``: flat, every metric of the task and ``rows`` (what ``dvc metrics`` reads);
+- ``evaluation.json`` beside it: the task, rows, interval settings, the intervals of every
+  bootstrapped metric (rank metrics, log loss and Brier are not bootstrapped and are left out),
+  the metrics of every slice, and the class labels;
+- ``<plots>/<name>.json``: one DVC plot-data file per plot the task has (``confusion``, ``roc``,
+  ``precision_recall``, ``calibration``, ``errors``, ``residuals``);
+- ``<plots>/<name>.png`` through ``mlops_ci.evaluation.images`` when that module is installed.
+
+Everything is staged first: JSON files are written as one set (``files.write_texts_atomic``) and
+images are drawn into a temporary directory and moved in after, so a failure leaves the previous
+outputs, not a mixture.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import secrets
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from mlops_ci.errors import InputError
+from mlops_ci.evaluation.curves import Records
+from mlops_ci.evaluation.evaluate_run import Evaluated, Plan
+from mlops_ci.files import write_texts_atomic
+from mlops_ci.security import log_safe
+
+EVALUATION_JSON = "evaluation.json"
+IMAGES_MODULE = "mlops_ci.evaluation.images"
+PLOT_NAMES = ("confusion", "roc", "precision_recall", "calibration", "errors", "residuals")
+
+
+def plain(value: Any) -> Any:
+    """*value* as strict JSON holds it: numpy scalars unwrapped, NaN and infinity as None."""
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, (str, bytes)):
+        value = item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def metrics_document(evaluated: Evaluated) -> dict[str, Any]:
+    """metrics.json: every metric, then ``rows`` as a whole number."""
+    out = {name: plain(value) for name, value in evaluated.metrics.items() if name != "rows"}
+    out["rows"] = evaluated.rows
+    return out
+
+
+def evaluation_document(evaluated: Evaluated, plan: Plan) -> dict[str, Any]:
+    """evaluation.json: the intervals, the slices and the settings that made them."""
+    slices = []
+    for found in evaluated.slices:
+        metrics = dict(found["metrics"])
+        rows = int(metrics.pop("rows"))
+        slices.append(
+            {
+                "where": {str(k): plain(v) for k, v in found["slice"].items()},
+                "rows": rows,
+                "metrics": {name: plain(value) for name, value in metrics.items()},
+            }
+        )
+    return {
+        "task": plan.task,
+        "rows": evaluated.rows,
+        "confidence": plan.confidence,
+        "replicates": plan.replicates,
+        "seed": plan.seed,
+        "intervals": {
+            name: {"low": plain(interval.low), "high": plain(interval.high)}
+            for name, interval in evaluated.intervals.items()
+        },
+        "slices": slices,
+        "labels": None if plan.labels is None else [plain(x) for x in plan.labels],
+    }
+
+
+def _json(document: Any) -> str:
+    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+
+
+def evaluation_path(metrics_path: Path) -> Path:
+    """evaluation.json, beside metrics.json."""
+    path = metrics_path.with_name(EVALUATION_JSON)
+    if path == metrics_path:
+        raise InputError(
+            f"--metrics {metrics_path} is where evaluation.json goes (beside the metrics file); "
+            "name the metrics file otherwise, such as metrics.json."
+        )
+    return path
+
+
+def output_texts(
+    evaluated: Evaluated, plan: Plan, *, metrics_path: Path, plots_dir: Path | None
+) -> dict[Path, str]:
+    """Every JSON file to write, by path."""
+    files = {
+        metrics_path: _json(metrics_document(evaluated)),
+        evaluation_path(metrics_path): _json(evaluation_document(evaluated, plan)),
+    }
+    if plots_dir is not None:
+        for name, records in evaluated.plots.items():
+            files[plots_dir / f"{name}.json"] = _json(_plain_records(records))
+    return files
+
+
+def _plain_records(records: Records) -> Records:
+    return [{str(k): plain(v) for k, v in record.items()} for record in records]
+
+
+def images_available() -> bool:
+    """Whether this mlops-ci has the module that draws the plots as PNG images."""
+    return importlib.util.find_spec(IMAGES_MODULE) is not None
+
+
+def draw_images(
+    plots: Mapping[str, Records], plots_dir: Path, *, title: str | None, stderr: TextIO
+) -> tuple[Path | None, list[Path]]:
+    """Draw the images into a new directory beside *plots_dir*: (that directory, the images).
+
+    (None, []) when images cannot be drawn here (no images module, or no matplotlib), with a
+    warning; the evaluation itself does not depend on them.
+    """
+    if not images_available():
+        # The images module (mlops_ci/evaluation/images.py) is not part of this mlops-ci.
+        return None, []
+    staging = plots_dir.parent / f".{plots_dir.name}.images.{os.getpid()}.{secrets.token_hex(4)}"
+    try:
+        from mlops_ci.evaluation.images import write_images  # type: ignore[import-not-found,unused-ignore]
+
+        staging.mkdir(parents=True)
+        drawn = write_images(dict(plots), staging, title=title)
+    except ImportError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        print(
+            log_safe(
+                f"mlops-ci: warning: no PNG images drawn ({exc}); install them with: "
+                "pip install 'mlops-ci[evaluate]', or pass --no-images."
+            ),
+            file=stderr,
+        )
+        return None, []
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging, [Path(p) for p in drawn]
+
+
+def move_images(staging: Path | None, images: list[Path], plots_dir: Path) -> list[Path]:
+    """Move the drawn images into *plots_dir*; returns where they are now."""
+    if staging is None:
+        return []
+    moved = []
+    try:
+        plots_dir.mkdir(parents=True, exist_ok=True)
+        for image in images:
+            target = plots_dir / image.name
+            os.replace(image, target)
+            moved.append(target)
+    except OSError as exc:
+        raise InputError(
+            f"Cannot write the images into {plots_dir}: {exc.strerror or exc}; choose a "
+            "writable directory (--plots)."
+        ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return moved
+
+
+def write_outputs(
+    evaluated: Evaluated,
+    plan: Plan,
+    *,
+    metrics_path: Path,
+    plots_dir: Path | None,
+    images: bool,
+    title: str | None,
+    stderr: TextIO,
+) -> list[Path]:
+    """Write metrics.json, evaluation.json, the plot data and the images; returns the paths."""
+    texts = output_texts(evaluated, plan, metrics_path=metrics_path, plots_dir=plots_dir)
+    staging: Path | None = None
+    drawn: list[Path] = []
+    if images and plots_dir is not None:
+        staging, drawn = draw_images(evaluated.plots, plots_dir, title=title, stderr=stderr)
+    try:
+        write_texts_atomic(texts)
+    except BaseException:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    written = list(texts)
+    if plots_dir is not None:
+        written += move_images(staging, drawn, plots_dir)
+    return written
+
