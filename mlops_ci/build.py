@@ -10,7 +10,8 @@ from mlops_ci import __version__
 from mlops_ci.compare import compare_metrics, compare_params, flat_params
 from mlops_ci.config import Config
 from mlops_ci.errors import ConfigError
-from mlops_ci.gates import evaluate_gates, metrics_found, overall_verdict
+from mlops_ci.gates import metrics_found, overall_verdict
+from mlops_ci.gates_evidence import facts_from_report, judge_gates
 from mlops_ci.lineage import lineage_from_lock
 from mlops_ci.lockfile import Lock
 from mlops_ci.pipeline import Snapshot
@@ -42,8 +43,10 @@ def build_report(
         next_base=head.next_base,
     )
     check_primary(config, metrics)
-    gates = evaluate_gates(
-        config.gates, metrics, digits=config.report.digits, config_file=config.path.name,
+    # the predictions' evidence comes later (evidence_report.attach_evidence); until then a
+    # test judges point values and a slice gate is not judged (it fails)
+    gates = judge_gates(
+        config.gates, metrics, {}, digits=config.report.digits, config_file=config.path.name,
         base_missing=config.base.missing,
     )
     metric_files = {m.file for m in metrics}
@@ -102,9 +105,13 @@ def check_primary(config: Config, metrics: Sequence[MetricDiff]) -> None:
 
 
 def regate(report: Report, config: Config) -> Report:
-    """The report with its gates evaluated again under *config* (the metrics stay as they were)."""
-    gates = evaluate_gates(
-        config.gates, report.metrics, digits=report.digits, config_file=config.path.name,
-        base_missing=config.base.missing,
+    """The report with its gates evaluated again under *config* (the metrics stay as they were).
+
+    The evidence of the predictions is the report's own: a test or a slice the report was not
+    computed with is not invented (the test judges point values, the slice gate fails).
+    """
+    gates = judge_gates(
+        config.gates, report.metrics, facts_from_report(report, config.gates),
+        digits=report.digits, config_file=config.path.name, base_missing=config.base.missing,
     )
     return replace(report, gates=gates, verdict=overall_verdict(gates))

@@ -13,6 +13,7 @@ from pathlib import Path
 from mlops_ci.build import build_report
 from mlops_ci.config import Config
 from mlops_ci.errors import InputError
+from mlops_ci.evidence_report import attach_evidence
 from mlops_ci.lockfile import LOCK_FILE, MAX_LOCK_BYTES, Lock, LockError, decode_lock, parse_lock
 from mlops_ci.pipeline import read_snapshots
 from mlops_ci.plots import read_plots
@@ -59,7 +60,7 @@ def collect_report(root: Path, config: Config, base: BaseChoice, env: Mapping[st
             root, base.rev, config.metrics.files, base_name=base.ref or None
         )
         plots, plots_omitted = read_plots(root, base.rev, base_name=base.ref or None)
-    return build_report(
+    report = build_report(
         config,
         head=head_snapshot,
         base=base_snapshot,
@@ -72,6 +73,7 @@ def collect_report(root: Path, config: Config, base: BaseChoice, env: Mapping[st
         plots=plots,
         plots_omitted=plots_omitted,
     )
+    return attach_evidence(root, config, base, report)  # the per-row predictions' evidence
 
 
 def read_head_lock(root: Path) -> Lock | None:

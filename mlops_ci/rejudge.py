@@ -13,12 +13,27 @@ from dataclasses import dataclass, replace
 
 from mlops_ci.config import Config, GateConfig
 from mlops_ci.errors import ConfigError, MlopsError
-from mlops_ci.gates import evaluate_gates, overall_verdict
-from mlops_ci.report import GateResult, Report, Verdict
+from mlops_ci.gates import overall_verdict
+from mlops_ci.gates_evidence import GateFacts, judge_gates
+from mlops_ci.report import EvaluationInfo, GateResult, Report, Verdict
 
 NO_TRUSTED_GATES = (
     "No trusted gates: the base repository's checkout has no mlops.yaml, so nothing judged "
     "this report."
+)
+# The report's evidence (p-values, intervals, slice values) is the pull request's to forge, and
+# the trusted workflow does not read the fork's predictions: it judges point values alone.
+FORK_EVIDENCE = (
+    "the pull request's report computed its evidence, and a fork's evidence is not trusted, "
+    "so the rule was judged on point values alone"
+)
+FORK_SLICE = (
+    "the pull request's report computed it from its own predictions, which the trusted "
+    "workflow does not read"
+)
+FORK_BASE_SIDE = (
+    "The base's side of the evaluation is not shown: the pull request's report computed it, "
+    "and the trusted workflow did not."
 )
 
 
@@ -52,17 +67,21 @@ def rejudge(
     """
     if config is None:
         verdict = Verdict(status="fail", failed=0, warnings=0, summary=NO_TRUSTED_GATES)
-        return Judgement(replace(report, gates=[], verdict=verdict), trusted=False,
+        untrusted = replace(
+            report, gates=[], verdict=verdict, evaluation=_head_side(report.evaluation)
+        )
+        return Judgement(untrusted, trusted=False,
                          base_rev=base_rev, base_problem=base_problem)
     digits = config.report.digits
     primary = config.metrics.primary
-    metrics = [replace(m, primary=m.name == primary) for m in report.metrics]
+    metrics = [replace(m, primary=m.name == primary, base_interval=None) for m in report.metrics]
     results: list[GateResult] = []
     unjudgeable: list[str] = []
     for gate in config.gates:
+        facts = {gate.index: GateFacts(note=FORK_SLICE if gate.evidence.slice else FORK_EVIDENCE)}
         try:
-            evaluated = evaluate_gates(
-                [gate], metrics, digits=digits, config_file=config.path.name,
+            evaluated = judge_gates(
+                [gate], metrics, facts, digits=digits, config_file=config.path.name,
                 base_missing="fail" if base_problem else config.base.missing,
             )
             results += [_base_unread(r, base_problem) if base_problem else r for r in evaluated]
@@ -80,9 +99,18 @@ def rejudge(
         gates=results,
         verdict=overall_verdict(results),
         config_file=config.path.name,
+        evaluation=_head_side(report.evaluation),
     )
     return Judgement(judged, trusted=True, unjudgeable=tuple(dict.fromkeys(unjudgeable)),
                      base_rev=base_rev, base_problem=base_problem)
+
+
+def _head_side(info: EvaluationInfo | None) -> EvaluationInfo | None:
+    """The report's evaluation without what it claims of the base (shown, never judged)."""
+    if info is None:
+        return None
+    confusion = dict(info.confusion, base=None) if info.confusion else None
+    return replace(info, base_rows=None, note=FORK_BASE_SIDE, confusion=confusion)
 
 
 def _base_unread(result: GateResult, problem: str) -> GateResult:
