@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas
 import pytest
 import yaml
 
@@ -186,6 +187,12 @@ def test_classification_a_shallower_forest_fails_the_slice_gate_not_the_noise(
     assert small["verdict"] == "fail" and small["head"] < 0.6 < small["base"]
     assert result.code == 1, result.stdout + result.stderr
     assert data["evaluation"]["task"] == "binary" and data["evaluation"]["base_rows"] == 143
+    # the report's confusion matrix has a row per actual class: the malignant row holds every
+    # malignant test row, base and head alike
+    (plot,) = [p for p in data["plots"] if p["kind"] == "confusion"]
+    malignant = int(pandas.read_parquet(root / "data" / "test.parquet")["malignant"].sum())
+    for matrix in (plot["base_matrix"], plot["head_matrix"]):
+        assert matrix["labels"] == ["0", "1"] and sum(matrix["counts"][1]) == malignant == 53
 
 
 def test_regression_a_stronger_ridge_is_compared_with_evidence(
