@@ -88,14 +88,9 @@ def read_plots(
 
 
 def _stand_in_templates(data: dict[str, Any]) -> None:
-    """Give every definition a built-in DVC template, keeping its own under TEMPLATE_KEY.
-
-    DVC's renderers open their template file when they are built, and mlops-ci never draws
-    one: it reads the data. A template's name in dvc.yaml can be any path (DVC tries it
-    relative to the working directory, and as an absolute path), and one that DVC cannot find
-    (a custom template not in ``.dvc/plots``) would stop every plot. With a stand-in, no
-    template file is read and none can be missing.
-    """
+    """Give every definition a built-in DVC template, keeping its own under TEMPLATE_KEY:
+    DVC's renderers open their template file when built, a `template:` may name any path, and
+    one DVC cannot find (not in ``.dvc/plots``) would stop every plot. mlops-ci reads data."""
     for content in data.values():
         configs = ((content or {}).get("definitions") or {}).get("data") or {}
         for config in configs.values():
@@ -311,8 +306,8 @@ def _number(value: Any) -> float | None:
 
 
 def _per_cell(points: list[dict[str, Any]], x_key: str, y_key: str) -> bool:
-    """Whether *points* are one record per cell with its count (what mlops-ci's evaluation
-    writes), not DVC's one record per row: each carries a `count` and no cell repeats."""
+    """One record per cell with its `count` (the evaluation's), not one per row: each has a
+    count and no cell repeats."""
     if not points or COUNT_FIELD in (x_key, y_key):
         return False
     cells = {(str(p.get(x_key)), str(p.get(y_key))) for p in points}

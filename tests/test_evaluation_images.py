@@ -7,6 +7,8 @@ file carries no text chunk (no version, no date).
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 import subprocess
 import sys
@@ -219,6 +221,12 @@ def test_an_image_replaces_a_symlink_instead_of_writing_through_it(tmp_path: Pat
     assert outside.read_text() == "keep me"
     assert not path.is_symlink() and chunks(path.read_bytes())[0] == b"IHDR"
     assert sorted(p.name for p in plots_dir.iterdir()) == ["roc.png"]  # no temporary left
+    old = os.umask(0o022)
+    try:
+        (again,) = write_images({"roc": []}, plots_dir)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(again.stat().st_mode) == 0o644  # what any new file gets, not 0600
 
 
 def test_without_matplotlib_the_error_names_the_extra(tmp_path: Path) -> None:

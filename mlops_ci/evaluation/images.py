@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
+import secrets
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -116,14 +116,16 @@ def _png(canvas: Any) -> bytes:
 
 
 def _replace(path: Path, data: bytes) -> None:
-    """Write *data* to *path* through a new file renamed over it (never through a symlink)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write *data* to *path* through a new file renamed over it (never through a symlink),
+    with the permissions any new file gets (the umask's)."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -1,7 +1,8 @@
 """A release's files, collected into a staging directory, checksummed and (when configured) signed.
 
 The bundle (docs/releases.md): every model file, ``model-card.md``, ``report.json``, the metrics
-files, the params files, ``dvc.lock``, ``evidence.json``, ``SHA256SUMS`` and, when
+files, the params files, the images of the declared plots (which the bundle's card shows by
+their asset names), ``dvc.lock``, ``evidence.json``, ``SHA256SUMS`` and, when
 ``release.signing`` is set, ``model.sig``. Asset names are flat: a file in a subdirectory keeps
 its base name unless another file of the bundle has it, then its path with ``/`` written ``-``.
 ``evidence.json`` is the Report's evidence (``sign.evidence_from_report``) plus what a
@@ -11,6 +12,7 @@ types it may load (``models.skops_types``); and the artifact, version and tag re
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,10 +42,19 @@ class Bundle:
 
 
 def source_files(root: Path, config: Config, report: Report) -> dict[str, Path]:
-    """The repository's files of the bundle, by asset name: model, metrics, params, dvc.lock."""
+    """The repository's files of the bundle, by asset name: model, metrics, params, the
+    images of the declared plots, dvc.lock."""
+    return bundle_sources(root, config, report)[0]
+
+
+def bundle_sources(
+    root: Path, config: Config, report: Report
+) -> tuple[dict[str, Path], dict[str, str]]:
+    """The repository's files of the bundle by asset name, and each plot image's asset name
+    by its path in the repository (for the bundle's card, which links the asset)."""
     named: dict[str, Path] = {}
 
-    def add(relative: str, what: str) -> None:
+    def add(relative: str, what: str) -> str:
         path = resolve_inside(root, relative, what=what)
         if not path.is_file():
             raise InputError(f"The {what} {relative} is not a file in the workspace; run the "
@@ -57,14 +68,37 @@ def source_files(root: Path, config: Config, report: Report) -> dict[str, Path]:
                 f"{named.get(name, name)}); rename one of them."
             )
         named[name] = path
+        return name
 
     add(config.model.path, "model file")
     for metrics_file in sorted({m.file for m in report.metrics if m.change != "removed"}):
         add(metrics_file, "metrics file")
     for params_file in sorted(params_files(root, report)):
         add(params_file, "params file")
+    images = {path: add(path, "plot image") for path in plot_images(report)}
     add(LOCK_FILE, "lock file")
-    return named
+    return named, images
+
+
+def plot_images(report: Report) -> list[str]:
+    """The repository paths of the image plots the card embeds (read in the workspace, with
+    a plain path: render_plots embeds no other), sorted: a path's asset name must not depend
+    on the order DVC lists the plots, or a re-run would name the assets otherwise."""
+    return sorted({
+        plot.path for plot in report.plots
+        if plot.kind == "image" and plot.path and plot.head_md5
+    })
+
+
+def bundle_card_report(report: Report, images: dict[str, str]) -> Report:
+    """*report* with each image plot's path replaced by its asset name (None when it is not in
+    the bundle), so that the bundle's card links the files beside it."""
+    plots = [
+        dataclasses.replace(plot, path=images.get(plot.path or "")) if plot.kind == "image"
+        else plot
+        for plot in report.plots
+    ]
+    return dataclasses.replace(report, plots=plots)
 
 
 def params_files(root: Path, report: Report) -> set[str]:
@@ -110,7 +144,7 @@ def assemble(
     from mlops_ci.release.bundle import SUMS_NAME, collect_bundle, sha256_file
     from mlops_ci.release.sign import EVIDENCE_NAME, evidence_from_report, evidence_text
 
-    files = source_files(root, config, report)
+    files, images = bundle_sources(root, config, report)
     model_name = next(iter(files))  # added first
     evidence = evidence_from_report(report)
     evidence.update(
@@ -120,7 +154,9 @@ def assemble(
         tag=tag,
     )
     texts = {
-        CARD_NAME: render_card(report, config.user_template_dir),
+        # the images are assets beside the card: linked by their asset names
+        CARD_NAME: render_card(bundle_card_report(report, images), config.user_template_dir,
+                               images_from=""),
         REPORT_NAME: report.to_json(),
         EVIDENCE_NAME: evidence_text(evidence),
     }
