@@ -60,13 +60,59 @@ class InstallError(Exception):
 
 
 # The commands that sign, verify and load models need the `release` extra (model-signing,
-# pyOpenSSL, skops); the others install without it.
+# pyOpenSSL, skops); the built-in stages need the `evaluate` extra (numpy, scipy, pandas,
+# pyarrow, scikit-learn), and so do the commands that judge gates when the project's gates read
+# per-row predictions (an `evaluation:` section, or a gate's `test:` or `slice:`).
 RELEASE_COMMANDS = frozenset({"release", "fetch", "predict"})
+EVALUATE_COMMANDS = frozenset({"train", "evaluate"})
+GATE_COMMANDS = frozenset({"run", "gate", "diff", "release", "comment"})
+_READS_PREDICTIONS = re.compile(r"^(?:evaluation[ \t]*:|[ \t-]+(?:test|slice)[ \t]*:)", re.M)
+MAX_CONFIG_BYTES = 1_000_000
 
 
-def extras_for(command: str) -> list[str]:
-    """The extras the action's `command` input needs: ["release"] for release, fetch, predict."""
-    return ["release"] if command.strip() in RELEASE_COMMANDS else []
+def uses_predictions(config: Path) -> bool:
+    """Whether *config* (mlops.yaml) declares gates on per-row predictions: a textual check,
+    since this step has only the standard library; a false positive only installs more."""
+    try:
+        with config.open("rb") as file:
+            text = file.read(MAX_CONFIG_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return bool(_READS_PREDICTIONS.search(text))
+
+
+_BUILT_IN_STAGE = re.compile(r"\bmlops-ci[ \t]+(?:train|evaluate)\b")
+
+
+def runs_built_in_stages(dvc_yaml: Path) -> bool:
+    """Whether *dvc_yaml*'s stages call `mlops-ci train` or `mlops-ci evaluate`: `run`'s
+    `dvc repro` then runs them with this installation."""
+    try:
+        with dvc_yaml.open("rb") as file:
+            text = file.read(MAX_CONFIG_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return bool(_BUILT_IN_STAGE.search(text))
+
+
+def extras_for(command: str, config: Path | None = None) -> list[str]:
+    """The extras the action's `command` input needs: ["release"] for release, fetch, predict;
+    ["evaluate"] for train and evaluate, and for the gate commands when *config* uses
+    predictions or the dvc.yaml beside it runs the built-in stages."""
+    command = command.strip()
+    extras = ["release"] if command in RELEASE_COMMANDS else []
+    if command in EVALUATE_COMMANDS or (
+        command in GATE_COMMANDS and config is not None
+        and (uses_predictions(config) or runs_built_in_stages(config.parent / "dvc.yaml"))
+    ):
+        extras.append("evaluate")
+    return extras
+
+
+def config_path(env: Mapping[str, str]) -> Path:
+    """The mlops.yaml the run step will read: the `config` input in `working-directory`."""
+    directory = Path(env.get("MLOPS_CI_WORKING_DIRECTORY", "").strip() or ".")
+    return directory / (env.get("MLOPS_CI_CONFIG", "").strip() or "mlops.yaml")
 
 
 def with_extras(requirement: str, extras: Sequence[str]) -> str:
@@ -310,7 +356,7 @@ def main(env: Mapping[str, str] = os.environ) -> int:
     try:
         installer = Installer(env)
         source = Path(env.get("MLOPS_CI_SOURCE") or Path(__file__).resolve().parents[1])
-        extras = extras_for(env.get("MLOPS_CI_COMMAND", ""))
+        extras = extras_for(env.get("MLOPS_CI_COMMAND", ""), config_path(env))
         used, what = installer.install(source, env.get("MLOPS_CI_VERSION", ""), extras)
         if extras:
             what += f" with the {', '.join(extras)} extra"

@@ -2,7 +2,8 @@
 
 The schema has checked each value's shape; here the combinations no gate can mean are refused:
 a test on a rule that does not compare with the base, McNemar's test on a metric other than
-accuracy, an `alpha` without a test. See docs/evaluation.md and docs/configuration.md (Gate
+accuracy, DeLong's on one other than ROC AUC, the bootstrap on a rank metric, an `alpha`
+without a test. See docs/evaluation.md and docs/configuration.md (Gate
 semantics).
 """
 
@@ -18,7 +19,9 @@ from mlops_ci.errors import ConfigError
 
 DEFAULT_PREDICTIONS = "eval/predictions.parquet"
 DEFAULT_ALPHA = 0.05
-TestName = Literal["paired_bootstrap", "mcnemar"]
+TestName = Literal["paired_bootstrap", "mcnemar", "delong"]
+# rank metrics: a Poisson reweighting does not reduce to counts (evaluation/bootstrap.py)
+RANK_METRICS = ("roc_auc", "average_precision")
 RELATIVE_RULES = ("max_drop", "max_increase")
 
 
@@ -75,6 +78,20 @@ def gate_evidence(
             raise ConfigError(
                 f"{where}: gates[{index}] has test mcnemar on {gate['metric']!r}, but McNemar's "
                 "test compares accuracy only; use test: paired_bootstrap for other metrics."
+            )
+        if test == "delong" and gate["metric"] != "roc_auc":
+            raise ConfigError(
+                f"{where}: gates[{index}] has test delong on {gate['metric']!r}, but DeLong's "
+                "test compares ROC AUC only; use test: paired_bootstrap for counting metrics."
+            )
+        if test == "paired_bootstrap" and gate["metric"] in RANK_METRICS:
+            instead = (
+                "use test: delong" if gate["metric"] == "roc_auc"
+                else "gate on a counting metric (precision, recall, f1) with the test instead"
+            )
+            raise ConfigError(
+                f"{where}: gates[{index}] has test paired_bootstrap on {gate['metric']!r}, a "
+                f"rank metric that the streaming bootstrap cannot resample; {instead}."
             )
     if "alpha" in gate and test is None:
         raise ConfigError(

@@ -93,7 +93,7 @@ class GateResult:
     gate_index: int  # position of the gate in mlops.yaml's `gates` list
     line: int | None = None  # 1-based line of the gate in mlops.yaml, for annotations
     # gates that require evidence (`test:`) or judge one slice (`slice:`); docs/configuration.md
-    test: Literal["paired_bootstrap", "mcnemar"] | None = None
+    test: Literal["paired_bootstrap", "mcnemar", "delong"] | None = None
     alpha: float | None = None
     slice: dict[str, Any] | None = None  # {"sex": "female"}: the metric on that slice's rows
     p_value: float | None = None

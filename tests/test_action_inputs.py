@@ -20,6 +20,7 @@ from mlops_ci.action_install import (
     Installer,
     InstallError,
     _defused,
+    config_path,
     extras_for,
     requirement_for,
     source_digest,
@@ -174,6 +175,7 @@ def test_release_fetch_and_predict_install_the_release_extra(tmp_path: Path) -> 
 
     assert [extras_for(c) for c in ("release", " fetch ", "predict")] == [["release"]] * 3
     assert extras_for("run") == extras_for("comment") == []
+    assert extras_for("train") == extras_for(" evaluate") == ["evaluate"]
     assert with_extras("mlops-ci==1.2.0", []) == "mlops-ci==1.2.0"
     assert with_extras("mlops-ci==1.2.0", ["release"]) == "mlops-ci[release]==1.2.0"
     wheel = tmp_path / "dir with space" / "mlops_ci-0.1.0-py3-none-any.whl"
@@ -182,10 +184,42 @@ def test_release_fetch_and_predict_install_the_release_extra(tmp_path: Path) -> 
     assert requirement.url == wheel.as_uri()
 
 
+@pytest.mark.parametrize(("text", "extras"), [
+    ("gates:\n  - metric: accuracy\n    max_drop: 0\n    test: mcnemar\n", ["evaluate"]),
+    ("gates:\n  - metric: recall\n    min: 0.5\n    slice: {sex: f}\n", ["evaluate"]),
+    ("gates:\n  - {metric: recall, min: 0.5}\n  - slice: {a: 1}\n", ["evaluate"]),
+    ("evaluation:\n  slices: [sex]\n", ["evaluate"]),
+    ("gates:\n  - metric: accuracy\n    min: 0.5\n", []),
+    ("card:\n  description: the test set\n", []),
+])
+def test_gates_on_predictions_install_the_evaluate_extra(
+    tmp_path: Path, text: str, extras: list[str]
+) -> None:
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "ci.yaml").write_text(text)
+    env = {"MLOPS_CI_WORKING_DIRECTORY": str(tmp_path / "project"), "MLOPS_CI_CONFIG": "ci.yaml"}
+    assert config_path(env) == tmp_path / "project" / "ci.yaml"
+    assert extras_for("run", config_path(env)) == extras_for("gate", config_path(env)) == extras
+    assert extras_for("release", config_path(env)) == ["release", *extras]
+    assert extras_for("fetch", config_path(env)) == ["release"]
+    assert extras_for("run", tmp_path / "missing.yaml") == []
+
+
+def test_a_pipeline_of_built_in_stages_installs_the_evaluate_extra(tmp_path: Path) -> None:
+    (tmp_path / "mlops.yaml").write_text("gates:\n  - {metric: accuracy, min: 0.5}\n")
+    dvc_yaml = tmp_path / "dvc.yaml"
+    dvc_yaml.write_text("stages:\n  train:\n    cmd: python train.py\n")
+    assert extras_for("run", tmp_path / "mlops.yaml") == []
+    dvc_yaml.write_text("stages:\n  eval:\n    cmd: mlops-ci  evaluate --model m.skops\n")
+    assert extras_for("run", tmp_path / "mlops.yaml") == ["evaluate"]
+
+
 def test_the_install_step_is_told_the_command() -> None:
     action = (Path(__file__).parents[1] / "action.yml").read_text(encoding="utf-8")
     install = action.split("- name: Install mlops-ci", 1)[1].split("- name:", 1)[0]
     assert "MLOPS_CI_COMMAND: ${{ inputs.command }}" in install
+    assert "MLOPS_CI_CONFIG: ${{ inputs.config }}" in install
+    assert "MLOPS_CI_WORKING_DIRECTORY: ${{ inputs.working-directory }}" in install
 
 
 def test_the_source_wheel_is_kept_per_content(tmp_path: Path) -> None:

@@ -131,10 +131,20 @@ def test_binary_metrics_predictions_slices_and_plots_equal_scikit_learn(
     document = json.loads((work / "eval" / "evaluation.json").read_text())
     assert document["task"] == "binary" and document["labels"] == [0, 1]
     assert (document["confidence"], document["replicates"], document["seed"]) == (0.95, 1000, 0)
-    # every counting metric has an interval around its value; rank metrics have none
-    assert set(document["intervals"]) == set(metric_names("binary"))
+    # every counting metric has a bootstrap interval around its value, ROC AUC DeLong's, and
+    # the other rank and probability metrics none
+    assert set(document["intervals"]) == {*metric_names("binary"), "roc_auc"}
     for name, interval in document["intervals"].items():
         assert interval["low"] <= metrics[name] <= interval["high"], name
+        assert interval["method"] == ("delong" if name == "roc_auc" else "poisson_bootstrap")
+    # DeLong's variance from the placements of every (positive, negative) pair, O(m n)
+    pos, neg = proba[y == 1], proba[y == 0]
+    psi = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+    v10, v01 = psi.mean(axis=1), psi.mean(axis=0)
+    half = 1.959963984540054 * np.sqrt(v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg))
+    auc = document["intervals"]["roc_auc"]
+    assert auc["low"] == pytest.approx(max(0.0, psi.mean() - half), abs=1e-12)
+    assert auc["high"] == pytest.approx(min(1.0, psi.mean() + half), abs=1e-12)
     female = test["sex"] == "female"
     found = {s["where"]["sex"]: s for s in document["slices"]}
     assert found["female"]["rows"] == int(female.sum())
@@ -146,9 +156,10 @@ def test_binary_metrics_predictions_slices_and_plots_equal_scikit_learn(
     )
 
     plots = work / "eval" / "plots"
-    assert sorted(p.name for p in plots.iterdir()) == [
-        "calibration.json", "confusion.json", "precision_recall.json", "roc.json",
-    ]
+    drawn = ["calibration", "confusion", "precision_recall", "roc"]
+    assert sorted(p.name for p in plots.iterdir()) == sorted(
+        [f"{name}.json" for name in drawn] + [f"{name}.png" for name in drawn]
+    )
     cells = json.loads((plots / "confusion.json").read_text())
     matrix = skm.confusion_matrix(y, pred)
     assert [c["count"] for c in cells] == matrix.ravel().tolist()
@@ -197,7 +208,9 @@ def test_multiclass_probabilities_in_label_order(
     assert list(rows["y_pred"]) == list(pred)
     document = json.loads((work / "eval" / "evaluation.json").read_text())
     assert set(document["intervals"]) == set(metric_names("multiclass"))
-    assert sorted(p.name for p in (work / "eval" / "plots").iterdir()) == ["confusion.json"]
+    assert sorted(p.name for p in (work / "eval" / "plots").iterdir()) == [
+        "confusion.json", "confusion.png",
+    ]
 
 
 def test_regression_metrics_residuals_and_errors(
@@ -218,7 +231,9 @@ def test_regression_metrics_residuals_and_errors(
     assert metrics["r2"] == pytest.approx(skm.r2_score(y, pred), rel=1e-12)
     assert metrics["mean_error"] == pytest.approx(float(np.mean(pred - y)), abs=1e-9)
     plots = work / "eval" / "plots"
-    assert sorted(p.name for p in plots.iterdir()) == ["errors.json", "residuals.json"]
+    assert sorted(p.name for p in plots.iterdir()) == [
+        "errors.json", "errors.png", "residuals.json", "residuals.png",
+    ]
     residuals = json.loads((plots / "residuals.json").read_text())
     assert len(residuals) == 200  # fewer rows than the sample's bound: every row, in order
     assert [r["actual"] for r in residuals] == list(y)
@@ -308,3 +323,59 @@ def test_help_lists_evaluate_and_imports_no_heavy_library() -> None:
                           check=False, timeout=60)
     assert "HEAVY [] 0" in done.stdout, done.stdout + done.stderr
     assert "--allow-pickle" in done.stdout and "--no-images" in done.stdout
+
+
+def test_parquet_gives_what_csv_gives_and_the_progress_bar_reports_rows(
+    work: Path, binary: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pd.read_csv(work / "test.csv").to_parquet(work / "test.parquet", index=False)
+    monkeypatch.setenv("MLOPS_CI_PROGRESS", "1")  # plain progress lines, as in a CI log
+    results = {}
+    for name in ("test.csv", "test.parquet"):
+        code, _, err = cli(capsys, "evaluate", "--model", binary, "--data", name, "--target",
+                           "label", "--chunk-rows", "64", "--replicates", "100",
+                           "--metrics", f"{name[5:]}/metrics.json")
+        assert code == 0, err
+        assert f"Evaluating {name}" in err and "300 rows" in err
+        results[name] = json.loads((work / name[5:] / "metrics.json").read_text())
+    assert results["test.csv"] == results["test.parquet"]
+    code, _, err = cli(capsys, "evaluate", "--model", binary, "--data", "test.csv", "--target",
+                       "label", "--replicates", "100", "--no-progress")
+    assert code == 0 and "Evaluating" not in err
+    # an output path that cannot be written is refused before the slow work
+    code, _, err = cli(capsys, "evaluate", "--model", binary, "--data", "test.csv", "--target",
+                       "label", "--metrics", "test.csv/metrics.json")
+    assert code == 2 and "--metrics test.csv/metrics.json: test.csv is a file" in err
+    assert "Evaluating" not in err
+
+
+def test_images_are_drawn_beside_the_plot_data_unless_no_images(
+    work: Path, binary: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = evaluate(capsys, binary, "--target", "label", "--replicates", "100")
+    assert code == 0, err
+    plots = work / "eval" / "plots"
+    assert {p.stem for p in plots.glob("*.png")} == {p.stem for p in plots.glob("*.json")}
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in plots.glob("*.png"))
+    assert not [p for p in (work / "eval").iterdir() if p.name.startswith(".")]
+    for image in plots.glob("*.png"):
+        image.unlink()
+    code, err = evaluate(capsys, binary, "--target", "label", "--replicates", "100",
+                         "--no-images")
+    assert code == 0, err
+    assert not list(plots.glob("*.png"))
+
+
+def test_the_predictions_record_paths_relative_to_the_dvc_repository(tmp_path: Path) -> None:
+    from mlops_ci.commands.evaluate import recorded_path
+
+    (tmp_path / "repo" / ".dvc").mkdir(parents=True)
+    stage = tmp_path / "repo" / "models"
+    stage.mkdir()
+    assert recorded_path(Path("eval/metrics.json"), stage) == "models/eval/metrics.json"
+    assert recorded_path(stage / "model.skops", stage) == "models/model.skops"
+    assert recorded_path(Path("../data/test.csv"), stage) == "data/test.csv"
+    assert recorded_path(Path("eval/m.json"), tmp_path) == "eval/m.json"  # no repository here
+    outside = tmp_path / "elsewhere.csv"
+    assert recorded_path(outside, stage) == outside.as_posix()

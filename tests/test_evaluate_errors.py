@@ -102,6 +102,19 @@ def test_text_in_a_regression_target_names_the_row_and_the_value(
     assert "Column 'target' must hold numbers, but row 21 holds 'high'" in err
 
 
+def test_text_in_a_feature_column_is_the_models_refusal_with_the_rows(
+    capsys: pytest.CaptureFixture[str], work: Path, models: dict[str, Path]
+) -> None:
+    def text(frame: pd.DataFrame) -> None:
+        frame["mean radius"] = frame["mean radius"].astype(object)
+        frame.loc[20, "mean radius"] = "wide"
+
+    edit(work, "test.csv", text)
+    err = refused(capsys, work, models["binary"], "--data", "test.csv", "--target", "label")
+    assert "The model cannot score rows 17-32 of test.csv: ValueError" in err
+    assert "'wide'. These feature columns hold text in those rows: 'mean radius'." in err
+
+
 def test_empty_and_header_only_files(
     capsys: pytest.CaptureFixture[str], work: Path, models: dict[str, Path]
 ) -> None:
@@ -125,6 +138,10 @@ def test_a_label_the_model_never_learned_is_refused_with_its_row(
     edit(work, "test.csv", lambda f: f.__setitem__("label", f["label"].where(f.index != 33, 2)))
     err = refused(capsys, work, models["binary"], "--data", "test.csv", "--target", "label")
     assert "holds the label 2 on row 34, which is not among the declared labels (0, 1)" in err
+    # a label that is a number but none of the classes is not rounded into one
+    edit(work, "test.csv", lambda f: f.__setitem__("label", f["label"].where(f.index != 33, 0.5)))
+    err = refused(capsys, work, models["binary"], "--data", "test.csv", "--target", "label")
+    assert "holds the label 0.5 on row 34" in err
 
 
 def test_a_slice_or_id_column_that_does_not_exist(

@@ -179,3 +179,16 @@ def test_a_writer_refuses_metadata_the_reader_would_refuse(tmp_path: Path) -> No
     with pytest.raises(InputError, match="is a directory"):
         write_predictions(tmp_path, PredictionsMeta(task="regression", target="y"),
                           {"row": [0], "y_true": [1.0], "y_pred": [1.0]})
+
+
+def test_text_columns_keep_missing_values_as_nulls_and_other_values_as_text(
+    tmp_path: Path,
+) -> None:
+    meta = PredictionsMeta(task="regression", target="y", slices=("group",))
+    path = tmp_path / "p.parquet"
+    with PredictionsWriter(path, meta) as out:
+        out.write({"row": [0, 1], "y_true": [1.0, 2.0], "y_pred": [1.0, 2.0],
+                   "slice:group": np.array(["a", np.nan], dtype=object)})
+        out.write({"row": [2, 3], "y_true": [1.0, 2.0], "y_pred": [1.0, 2.0],
+                   "slice:group": np.array([None, 7], dtype=object)})
+    assert pq.read_table(path).column("slice:group").to_pylist() == ["a", None, None, "7"]

@@ -80,6 +80,10 @@ def evaluate(
         replicates=replicates, seed=seed, config_file=config_file, env=env,
     )
     evaluation_path(metrics)  # refuse a metrics file named evaluation.json before any work
+    check_writable("--predictions", settings.predictions)
+    check_writable("--metrics", metrics)
+    if plots is not None:
+        check_writable("--plots", plots, directory=True)
     loaded, recorded = load_evaluated_model(model, info=info, allow_pickle=allow_pickle)
     chosen, labels = model_task(loaded, settings.task, settings.task_source)
     plan = Plan(
@@ -99,9 +103,9 @@ def evaluate(
         pos_label=plain(plan.pos_label),
         id=id_column,
         slices=tuple(plan.slice_columns),
-        metrics_file=metrics.as_posix(),
-        model=model.as_posix(),
-        data=data.as_posix(),
+        metrics_file=recorded_path(metrics, Path.cwd()),
+        model=recorded_path(model, Path.cwd()),
+        data=recorded_path(data, Path.cwd()),
     )
     with (
         PredictionsWriter(settings.predictions, meta) as writer,
@@ -110,10 +114,35 @@ def evaluate(
         evaluated = evaluate_model(loaded, plan, writer, on_chunk=bar)
         written = write_outputs(
             evaluated, plan, metrics_path=metrics, plots_dir=plots, images=images,
-            title=model.name, stderr=stderr,
+            title=model.name,
         )
     print(log_safe(summary(evaluated, plan, [settings.predictions, *written])), file=stdout)
     return EXIT_OK
+
+
+def recorded_path(path: Path, cwd: Path) -> str:
+    """*path* as the predictions file records it: relative to the DVC repository around *cwd*
+    (the directory holding ``.dvc``), as DVC names its outputs; as given outside one."""
+    import os
+
+    absolute = Path(os.path.abspath(cwd / path))
+    for root in (cwd, *cwd.parents):
+        if (root / ".dvc").is_dir():
+            if absolute.is_relative_to(root):
+                return absolute.relative_to(root).as_posix()
+            break
+    return path.as_posix()
+
+
+def check_writable(flag: str, path: Path, *, directory: bool = False) -> None:
+    """Refuse, before the slow work, an output *path* that sits under a file."""
+    for parent in ((path,) if directory else ()) + tuple(path.parents):
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise InputError(
+                    f"{flag} {path}: {parent} is a file, not a directory; choose another path."
+                )
+            return
 
 
 def resolve_settings(

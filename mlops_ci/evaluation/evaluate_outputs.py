@@ -1,12 +1,13 @@
 """The files `mlops-ci evaluate` writes besides the predictions, built as text then written once.
 
 - ``metrics.json``: flat, every metric of the task and ``rows`` (what ``dvc metrics`` reads);
-- ``evaluation.json`` beside it: the task, rows, interval settings, the intervals of every
-  bootstrapped metric (rank metrics, log loss and Brier are not bootstrapped and are left out),
-  the metrics of every slice, and the class labels;
+- ``evaluation.json`` beside it: the task, rows, interval settings, the intervals (the Poisson
+  bootstrap's of every counting metric or regression metric, DeLong's of ROC AUC; average
+  precision, log loss and Brier have none and are left out), the metrics of every slice, and
+  the class labels;
 - ``<plots>/<name>.json``: one DVC plot-data file per plot the task has (``confusion``, ``roc``,
   ``precision_recall``, ``calibration``, ``errors``, ``residuals``);
-- ``<plots>/<name>.png`` through ``mlops_ci.evaluation.images`` when that module is installed.
+- ``<plots>/<name>.png``, drawn by ``mlops_ci.evaluation.images`` (matplotlib).
 
 Everything is staged first: JSON files are written as one set (``files.write_texts_atomic``) and
 images are drawn into a temporary directory and moved in after, so a failure leaves the previous
@@ -15,7 +16,6 @@ outputs, not a mixture.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -23,17 +23,15 @@ import secrets
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from mlops_ci.errors import InputError
 from mlops_ci.evaluation.curves import Records
 from mlops_ci.evaluation.evaluate_run import Evaluated, Plan
 from mlops_ci.files import write_texts_atomic
-from mlops_ci.security import log_safe
 
 EVALUATION_JSON = "evaluation.json"
-IMAGES_MODULE = "mlops_ci.evaluation.images"
-PLOT_NAMES = ("confusion", "roc", "precision_recall", "calibration", "errors", "residuals")
+DELONG = frozenset({"roc_auc"})  # the rank metric with an interval, DeLong's
 
 
 def plain(value: Any) -> Any:
@@ -75,7 +73,11 @@ def evaluation_document(evaluated: Evaluated, plan: Plan) -> dict[str, Any]:
         "replicates": plan.replicates,
         "seed": plan.seed,
         "intervals": {
-            name: {"low": plain(interval.low), "high": plain(interval.high)}
+            name: {
+                "low": plain(interval.low),
+                "high": plain(interval.high),
+                "method": "delong" if name in DELONG else "poisson_bootstrap",
+            }
             for name, interval in evaluated.intervals.items()
         },
         "slices": slices,
@@ -116,38 +118,19 @@ def _plain_records(records: Records) -> Records:
     return [{str(k): plain(v) for k, v in record.items()} for record in records]
 
 
-def images_available() -> bool:
-    """Whether this mlops-ci has the module that draws the plots as PNG images."""
-    return importlib.util.find_spec(IMAGES_MODULE) is not None
-
-
 def draw_images(
-    plots: Mapping[str, Records], plots_dir: Path, *, title: str | None, stderr: TextIO
-) -> tuple[Path | None, list[Path]]:
+    plots: Mapping[str, Records], plots_dir: Path, *, title: str | None
+) -> tuple[Path, list[Path]]:
     """Draw the images into a new directory beside *plots_dir*: (that directory, the images).
 
-    (None, []) when images cannot be drawn here (no images module, or no matplotlib), with a
-    warning; the evaluation itself does not depend on them.
+    Without matplotlib, the images module's InputError (install the extra, or --no-images).
     """
-    if not images_available():
-        # The images module (mlops_ci/evaluation/images.py) is not part of this mlops-ci.
-        return None, []
     staging = plots_dir.parent / f".{plots_dir.name}.images.{os.getpid()}.{secrets.token_hex(4)}"
     try:
-        from mlops_ci.evaluation.images import write_images  # type: ignore[import-not-found,unused-ignore]
+        from mlops_ci.evaluation.images import write_images
 
         staging.mkdir(parents=True)
         drawn = write_images(dict(plots), staging, title=title)
-    except ImportError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        print(
-            log_safe(
-                f"mlops-ci: warning: no PNG images drawn ({exc}); install them with: "
-                "pip install 'mlops-ci[evaluate]', or pass --no-images."
-            ),
-            file=stderr,
-        )
-        return None, []
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -183,14 +166,13 @@ def write_outputs(
     plots_dir: Path | None,
     images: bool,
     title: str | None,
-    stderr: TextIO,
 ) -> list[Path]:
     """Write metrics.json, evaluation.json, the plot data and the images; returns the paths."""
     texts = output_texts(evaluated, plan, metrics_path=metrics_path, plots_dir=plots_dir)
     staging: Path | None = None
     drawn: list[Path] = []
     if images and plots_dir is not None:
-        staging, drawn = draw_images(evaluated.plots, plots_dir, title=title, stderr=stderr)
+        staging, drawn = draw_images(evaluated.plots, plots_dir, title=title)
     try:
         write_texts_atomic(texts)
     except BaseException:

@@ -161,9 +161,14 @@ class _Scorer:
             from mlops_ci.commands.predict import columns_hint
 
             last = first + len(frame) - 1
+            text = [c for c in self.plan.features if frame[c].dtype.kind == "O"]
+            hint = columns_hint(self.model)
+            if text:  # the usual cause: text (or a mixed column) where the model wants numbers
+                shown = ", ".join(repr(c) for c in text[:10])
+                hint = f". These feature columns hold text in those rows: {shown}"
             raise InputError(
                 f"The model cannot score rows {first}-{last} of {self.plan.data}: "
-                f"{type(exc).__name__}: {exc}"[:800] + columns_hint(self.model)
+                f"{type(exc).__name__}: {exc}"[:800] + hint.rstrip(".") + "."
             ) from exc
         if y_pred.shape != (len(frame),):
             raise InputError(
@@ -259,7 +264,7 @@ def evaluate_model(
         if plan.task == "regression":
             y_true = numbers(raw, plan.target, first)
         else:
-            y_true = _as_labels(column(raw, plan.target, first), plan.labels)
+            y_true = column(raw, plan.target, first)  # its labels are checked by `overall`
         y_pred, score = scorer(chunk, first)
         overall.update(y_true, y_pred, score)
         boot.update(y_true, y_pred)
@@ -268,6 +273,8 @@ def evaluate_model(
         positions = np.arange(rows, rows + len(chunk), dtype=np.int64)
         if sample is not None:
             sample.update(positions, y_true, y_pred)
+        # once every target is one of the labels, it can take the labels' type
+        y_true = _as_labels(y_true, plan.labels)
         writer.write(_prediction_columns(plan, chunk, positions, y_true, y_pred, score))
         rows += len(chunk)
         if on_chunk is not None:
@@ -282,11 +289,24 @@ def evaluate_model(
     return Evaluated(
         rows=rows,
         metrics=overall.result(),
-        intervals=boot.intervals(plan.confidence),
+        intervals={**boot.intervals(plan.confidence), **_rank_intervals(overall, plan)},
         slices=sliced.results(),
         plots=found,
         scores=scorer.method,
     )
+
+
+def _rank_intervals(overall: Accumulator, plan: Plan) -> dict[str, Interval]:
+    """ROC AUC's interval, DeLong's (a rank metric has no Poisson bootstrap): binary tasks with
+    scores and both classes present. Average precision has none."""
+    from mlops_ci.evaluation.delong import auc_interval
+    from mlops_ci.evaluation.metrics import BinaryAccumulator
+
+    if not isinstance(overall, BinaryAccumulator) or not overall.scores.distinct():
+        return {}
+    if overall.scores.roc_auc() is None:  # one class only: no AUC, no interval
+        return {}
+    return {"roc_auc": auc_interval(overall.scores, plan.confidence)}
 
 
 def _prediction_columns(

@@ -262,6 +262,23 @@ def _arrow_type(values: Any) -> Any:
     return None  # anything else (dates): as pyarrow infers it
 
 
+def _arrow_array(values: Any, kind: Any) -> Any:
+    """*values* as an arrow array of type *kind*; NaN and None are nulls. A text column that
+    holds other values as well (numbers among text) keeps them as their text."""
+    import pyarrow as pa
+
+    try:
+        return pa.array(values, type=kind, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        if kind != pa.string() or values.dtype.kind != "O":
+            raise
+    import pandas
+
+    missing = pandas.isna(values)
+    text = [None if gone else str(v) for v, gone in zip(values, missing, strict=True)]
+    return pa.array(text, type=kind)
+
+
 def _check_names(names: Sequence[str], meta: PredictionsMeta) -> None:
     for name in REQUIRED:
         if name not in names:
@@ -369,10 +386,8 @@ class PredictionsWriter:
         built = []
         for schema_field in self._schema:
             values = arrays[schema_field.name]
-            if values.dtype.kind in "OUS" and schema_field.type == pa.string():
-                values = np.array([None if v is None else str(v) for v in values], dtype=object)
             try:
-                built.append(pa.array(values, type=schema_field.type, from_pandas=True))
+                built.append(_arrow_array(values, schema_field.type))
             except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
                 raise InputError(
                     f"The column {schema_field.name!r} changes type at row {self.rows + 1} "
