@@ -4,7 +4,8 @@
 the metrics: it finds the head's and the base's predictions files (``predictions_at``), reads
 them (``evaluation/evidence.py``), and judges the gates again with what they showed
 (``gates_evidence``). A repository without a predictions file, and with no gate that needs one,
-gets the Report back as it was.
+gets the Report back as it was (so does a file at the default path that is not a predictions
+file, when mlops.yaml has no `evaluation` section).
 """
 
 from __future__ import annotations
@@ -36,8 +37,15 @@ def attach_evidence(root: Path, config: Config, base: BaseChoice, report: Report
         if needing:
             raise require_head(config.evaluation.predictions, needing)
         return report
+    from mlops_ci.errors import InputError
     from mlops_ci.evaluation.evidence import compute_evidence
+    from mlops_ci.evaluation.predictions import read_meta
 
+    if not (needing or config.evaluation.declared):
+        try:  # a file of the project's own at the default path is none of our business
+            read_meta(head)
+        except InputError:
+            return report
     with base_predictions(
         root, base.rev, config.evaluation.predictions, base_name=base.ref or None
     ) as base_side:

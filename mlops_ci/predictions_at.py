@@ -94,8 +94,9 @@ def _copy_at(root: Path, rev: str, relative: str, target: Path, *, where: str, l
 
 
 def _too_large(relative: str, where: str, limit: int) -> str:
+    size = f"{limit >> 20} MiB" if limit >= 1 << 20 else f"{limit} bytes"
     return (
-        f"{relative} at {where} is larger than {limit >> 20} MiB, more than mlops-ci reads "
+        f"{relative} at {where} is larger than {size}, more than mlops-ci reads "
         "for a base; its predictions were not compared."
     )
 

@@ -207,3 +207,86 @@ def test_with_evidence_attaches_intervals_to_the_predictions_metrics_file(tmp_pa
     assert other.head_interval is None and other.base_interval is None
     assert judged.evaluation == evidence.info
     assert judged.gates[0].p_value is not None
+
+
+def test_a_parquet_of_the_projects_own_at_the_default_path_is_left_alone(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mlops_ci.errors import InputError
+    from mlops_ci.evidence_report import attach_evidence
+    from mlops_ci.revisions import BaseChoice
+
+    (tmp_path / "eval").mkdir()
+    pq.write_table(pa.table({"x": [1, 2]}), tmp_path / "eval" / "predictions.parquet")
+    (tmp_path / "mlops.yaml").write_text("model: {name: m, path: model.pkl}\n")
+    report = make_report()
+    first_run = BaseChoice(rev=None, ref=None, description="none")
+    plain = load_config(tmp_path / "mlops.yaml", pipeline=False)
+    assert attach_evidence(tmp_path, plain, first_run, report) is report
+    declared = config(tmp_path, "  - metric: accuracy\n    min: 0.5\n")
+    with pytest.raises(InputError, match="is a parquet file but not a predictions file"):
+        attach_evidence(tmp_path, declared, first_run, report)
+
+
+def test_the_first_run_reads_the_heads_predictions_alone(tmp_path: Path) -> None:
+    from mlops_ci.evidence_report import attach_evidence
+    from mlops_ci.revisions import BaseChoice
+
+    (tmp_path / "eval").mkdir()
+    write(tmp_path / "eval" / "predictions.parquet", [0, 1, 1, 0], [0, 1, 0, 0])
+    cfg = config(tmp_path, "  - metric: accuracy\n    min: 0.5\n")
+    ms = compare_metrics({"eval/metrics.json": {"accuracy": 0.75}}, None, MetricsConfig())
+    report = make_report(metrics=ms, gates=judge_gates(cfg.gates, ms, {}, digits=4))
+    judged = attach_evidence(tmp_path, cfg, BaseChoice(rev=None, ref=None, description=""), report)
+    assert judged.evaluation is not None and judged.evaluation.base_rows is None
+    assert "no base revision" in (judged.evaluation.note or "")
+    assert judged.metrics[0].head_interval is not None and judged.metrics[0].base_interval is None
+
+
+def test_multiclass_and_regression_predictions_are_tested_too(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    n = 600
+    y = rng.integers(0, 3, n)
+    meta = PredictionsMeta(task="multiclass", target="k", labels=(0, 1, 2), slices=("sex",),
+                           metrics_file="eval/metrics.json")
+    proba = np.full((n, 3), 0.2)
+    for name, wrong in (("base", 60), ("head", 240)):
+        pred = y.copy()
+        pred[:wrong] = (pred[:wrong] + 1) % 3
+        proba_cols = {f"y_proba_{i}": proba[:, i] for i in range(3)}
+        write_predictions(tmp_path / f"{name}.parquet", meta, {
+            "row": np.arange(n), "y_true": y, "y_pred": pred, **proba_cols,
+            "slice:sex": np.where(np.arange(n) % 2 == 0, "f", "m").astype(object),
+        })
+    cfg = config(tmp_path, "  - metric: macro_f1\n    max_drop: 0\n    test: paired_bootstrap\n"
+                 "  - metric: log_loss\n    max: 5\n    slice: {sex: f}\n")
+    ms = compare_metrics({"eval/metrics.json": {"macro_f1": 0.6}},
+                         {"eval/metrics.json": {"macro_f1": 0.9}}, MetricsConfig())
+    evidence = compute_evidence(
+        cfg, tmp_path / "head.parquet", BaseSide(tmp_path / "base.parquet", declared=True), ms
+    )
+    drop, loss = judge_gates(cfg.gates, ms, evidence.facts, digits=4)
+    assert drop.verdict == "fail" and drop.significance == "significant"
+    assert loss.verdict == "pass" and loss.head == pytest.approx(-np.log(0.2))
+    assert evidence.info.confusion is not None and len(evidence.info.confusion["head"]) == 3
+
+    regression = PredictionsMeta(task="regression", target="y", slices=("sex",),
+                                 metrics_file="eval/metrics.json")
+    target = rng.normal(size=n)
+    for name, noise in (("base", 0.5), ("head", 0.52)):
+        write_predictions(tmp_path / f"r{name}.parquet", regression, {
+            "row": np.arange(n), "y_true": target,
+            "y_pred": target + np.random.default_rng(9).normal(size=n) * noise,
+            "slice:sex": np.where(np.arange(n) % 2 == 0, "f", "m").astype(object),
+        })
+    cfg = config(tmp_path, "  - metric: rmse\n    max_increase: 0\n    test: paired_bootstrap\n")
+    ms = compare_metrics({"eval/metrics.json": {"rmse": 0.52}},
+                         {"eval/metrics.json": {"rmse": 0.5}}, MetricsConfig())
+    evidence = compute_evidence(
+        cfg, tmp_path / "rhead.parquet", BaseSide(tmp_path / "rbase.parquet", declared=True), ms
+    )
+    (rise,) = judge_gates(cfg.gates, ms, evidence.facts, digits=4)
+    # the same noise, scaled by 4 %: every replicate sees the head worse, so the rise is real
+    assert rise.verdict == "fail" and rise.difference is not None and rise.difference[0] > 0
+    assert evidence.info.confusion is None

@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from mlops_ci.compare import compare_metrics
 from mlops_ci.config import Config, GateConfig
 from mlops_ci.errors import ConfigError, InputError
-from mlops_ci.evaluation.bootstrap import BootstrapAccumulator, Interval, metric_names
+from mlops_ci.evaluation.bootstrap import Interval
 from mlops_ci.evaluation.checks import label_text, python_label
-from mlops_ci.evaluation.metrics import Accumulator, accumulator
+from mlops_ci.evaluation.evidence_checks import check_gates, slice_metric, where
+from mlops_ci.evaluation.evidence_rows import Chunk, Pair, Side, SliceKey, boot_labels
 from mlops_ci.evaluation.predictions import (
     PROBA_PREFIX,
     PredictionsMeta,
@@ -32,25 +31,12 @@ from mlops_ci.evaluation.predictions import (
     read_prediction_chunks,
     slice_column,
 )
-from mlops_ci.evaluation.significance import (
-    McNemarAccumulator,
-    PairedBootstrap,
-    check_aligned,
-    zip_paired,
-)
-from mlops_ci.gates import find_metric
+from mlops_ci.evaluation.significance import zip_paired
 from mlops_ci.gates_evidence import GateFacts, PairedFacts
 from mlops_ci.report import EvaluationInfo, MetricDiff
 
-SliceKey = tuple[tuple[str, Any], ...]
-SCORE_METRICS = {
-    "binary": ("roc_auc", "average_precision", "log_loss", "brier"),
-    "multiclass": ("log_loss",),
-    "regression": (),
-}
 MAX_CONFUSION_LABELS = 50  # the Report holds a confusion matrix of at most 50 classes
 MAX_NOTE = 2000
-_SEEN = 50  # distinct values kept per slice column, for "the values found" in a message
 
 
 @dataclass(frozen=True)
@@ -83,14 +69,14 @@ def compute_evidence(
     relative = config.evaluation.predictions
     meta = read_meta(head)
     slice_gates = [g for g in config.gates if g.evidence.slice]
-    _check_gates(config, meta, metrics, relative)
+    check_gates(config, meta, metrics, relative)
     keys = list(dict.fromkeys(tuple(g.evidence.slice or ()) for g in slice_gates))
     tested = list(dict.fromkeys(
         tuple(g.evidence.slice or ()) for g in slice_gates if g.evidence.test
     ))
     run = _Run(config, meta, keys, tested)
     base_meta, note = run.base_meta(base)
-    pair: _Pair | None = None
+    pair: Pair | None = None
     if base_meta is not None and note is None:
         pair, note, base_usable = run.lockstep(head, base.path, base_meta)
         if not base_usable:
@@ -104,205 +90,13 @@ def compute_evidence(
     return run.evidence(pair, note, base, slice_gates, relative)
 
 
-def _where(config: Config, gate: GateConfig) -> str:
-    name = config.path.name
-    return f"{name}, line {gate.line}" if gate.line else name
-
-
-def known_metrics(meta: PredictionsMeta) -> tuple[str, ...]:
-    return (*metric_names(meta.task), *SCORE_METRICS[meta.task])
-
-
-def _check_gates(
-    config: Config, meta: PredictionsMeta, metrics: Sequence[MetricDiff], relative: str
-) -> None:
-    for gate in config.gates:
-        where = f"{_where(config, gate)}: gates[{gate.index}]"
-        test = gate.evidence.test
-        countable = metric_names(meta.task)
-        if gate.evidence.slice:
-            for column, _ in gate.evidence.slice:
-                if column not in meta.slices:
-                    found = ", ".join(meta.slices) or "none"
-                    raise ConfigError(
-                        f"{where} slices by {column!r}, which is not a slice column of "
-                        f"{relative} (its slice columns: {found}). Add it to evaluation.slices "
-                        "and run `mlops-ci evaluate` again, or slice by one of those."
-                    )
-            name = gate.metric.removeprefix(f"{meta.metrics_file}:") if meta.metrics_file \
-                else gate.metric
-            if name not in known_metrics(meta):
-                raise ConfigError(
-                    f"{where} judges {gate.metric!r} on a slice, which a {meta.task} task's "
-                    f"predictions do not give; choose among {', '.join(known_metrics(meta))}."
-                )
-            if test and name not in countable:
-                raise ConfigError(
-                    f"{where} tests {gate.metric!r}, which has no paired bootstrap (it is not "
-                    f"a counting metric); choose among {', '.join(countable)}, or remove test."
-                )
-        elif test:
-            metric = find_metric(gate, metrics, config_file=config.path.name)
-            if metric.name not in countable:
-                raise ConfigError(
-                    f"{where} tests {gate.metric!r}, which the predictions in {relative} do not "
-                    f"give a paired test for (not a counting metric of a {meta.task} task); "
-                    f"choose among {', '.join(countable)}, or remove test."
-                )
-            if meta.metrics_file and metric.file != meta.metrics_file:
-                raise ConfigError(
-                    f"{where} tests {gate.metric!r} of {metric.file}, but {relative} holds the "
-                    f"predictions behind {meta.metrics_file}; gate "
-                    f"'{meta.metrics_file}:{metric.name}', or remove test."
-                )
-
-
-def _slice_metric(gate: GateConfig, meta: PredictionsMeta) -> str:
-    prefix = f"{meta.metrics_file}:" if meta.metrics_file else None
-    return gate.metric.removeprefix(prefix) if prefix else gate.metric
-
-
-def _boot_labels(meta: PredictionsMeta) -> list[Any] | None:
-    """The labels in the bootstrap's order: binary negative then positive."""
-    if meta.labels is None:
-        return None
-    if meta.task == "binary" and meta.pos_label is not None:
-        return [x for x in meta.labels if x != meta.pos_label] + [meta.pos_label]
-    return list(meta.labels)
-
-
-def _same(found: Any, wanted: Any) -> bool:
-    """Equal, or equal as text (a YAML ``"1"`` names the slice whose value is 1), as slices.py."""
-    if found == wanted:
-        return True
-    return found is not None and wanted is not None and str(found) == str(wanted)
-
-
-class _Chunk:
-    """A chunk of columns that zip_paired can count (its rows)."""
-
-    def __init__(self, columns: dict[str, Any]):
-        self.columns = columns
-
-    def __len__(self) -> int:
-        return len(self.columns["y_true"])
-
-
-class _Side:
-    """One revision's accumulators: all rows, each named slice, and (alone) its bootstrap."""
-
-    def __init__(self, meta: PredictionsMeta, run: _Run, *, bootstrap: bool) -> None:
-        ev = run.config.evaluation
-        self.meta = meta
-        self.overall = self._fresh()
-        self.boot: BootstrapAccumulator | None = None
-        labels = _boot_labels(meta)
-        if bootstrap and not (meta.task == "multiclass" and labels is None):
-            self.boot = BootstrapAccumulator(
-                meta.task, None, replicates=ev.replicates, seed=ev.seed, labels=labels
-            )
-        self.slices: dict[SliceKey, Accumulator] = {key: self._fresh() for key in run.keys}
-        self.seen: dict[str, dict[Any, None]] = {}
-
-    def _fresh(self) -> Accumulator:
-        labels = None if self.meta.labels is None else list(self.meta.labels)
-        return accumulator(self.meta.task, labels=labels, pos_label=self.meta.pos_label)
-
-    def update(self, chunk: dict[str, Any], masks: dict[SliceKey, np.ndarray]) -> None:
-        y, pred, score = chunk["y_true"], chunk["y_pred"], _score(chunk, self.meta)
-        self.overall.update(y, pred, score)
-        if self.boot is not None:
-            self.boot.update(y, pred)
-        for key, acc in self.slices.items():
-            rows = masks[key]
-            if rows.any():
-                acc.update(y[rows], pred[rows], None if score is None else score[rows])
-
-    def masks(self, chunk: dict[str, Any]) -> dict[SliceKey, np.ndarray]:
-        out = {}
-        for key in self.slices:
-            rows = np.ones(len(chunk["y_true"]), dtype=bool)
-            for column, wanted in key:
-                name = slice_column(column)
-                if name not in chunk:  # the base's file has no such column: no row matches
-                    rows[:] = False
-                    continue
-                rows &= self._match(column, chunk[name], wanted)
-            out[key] = rows
-        return out
-
-    def _match(self, column: str, values: Any, wanted: Any) -> np.ndarray:
-        import pandas
-
-        codes, uniques = pandas.factorize(pandas.Series(values), use_na_sentinel=True)
-        found = [python_label(v) for v in uniques]
-        seen = self.seen.setdefault(column, {})
-        for value in found[: _SEEN - len(seen)] if len(seen) < _SEEN else ():
-            seen.setdefault(value, None)
-        hits = [i for i, value in enumerate(found) if _same(value, wanted)]
-        rows = np.isin(codes, hits)
-        if wanted is None:
-            rows |= codes < 0
-        return np.asarray(rows, dtype=bool)
-
-
-def _score(chunk: dict[str, Any], meta: PredictionsMeta) -> Any:
-    if meta.task == "binary":
-        return chunk.get("y_score")
-    if meta.task == "multiclass" and meta.labels is not None:
-        names = [f"{PROBA_PREFIX}{i}" for i in range(len(meta.labels))]
-        if all(n in chunk for n in names):
-            return np.column_stack([chunk[n] for n in names])
-    return None
-
-
-class _Pair:
-    """The paired accumulators of base and head on the same rows."""
-
-    def __init__(self, meta: PredictionsMeta, run: _Run) -> None:
-        ev = run.config.evaluation
-        labels = _boot_labels(meta)
-
-        def boot() -> PairedBootstrap:
-            return PairedBootstrap(
-                meta.task, None, replicates=ev.replicates, seed=ev.seed, labels=labels
-            )
-
-        self.boot = boot()
-        self.mcnemar = McNemarAccumulator() if meta.task != "regression" else None
-        self.slices = {
-            key: (boot(), McNemarAccumulator() if meta.task != "regression" else None)
-            for key in run.tested
-        }
-        self.ids = meta.id is not None
-        self.rows = 0
-
-    def update(
-        self, base: dict[str, Any], head: dict[str, Any], masks: dict[SliceKey, Any]
-    ) -> None:
-        check_aligned(base["y_true"], head["y_true"], column="y_true", first_row=self.rows)
-        if self.ids:
-            check_aligned(base["id"], head["id"], column="id", first_row=self.rows)
-        y, b, h = head["y_true"], base["y_pred"], head["y_pred"]
-        self.boot.update(y, b, h)
-        if self.mcnemar is not None:
-            self.mcnemar.update(y, b, h)
-        for key, (paired, mcnemar) in self.slices.items():
-            rows = masks[key]
-            if rows.any():
-                paired.update(y[rows], b[rows], h[rows])
-                if mcnemar is not None:
-                    mcnemar.update(y[rows], b[rows], h[rows])
-        self.rows += len(y)
-
-
 class _Run:
     def __init__(
         self, config: Config, meta: PredictionsMeta, keys: list[SliceKey], tested: list[SliceKey]
     ) -> None:
         self.config, self.meta, self.keys, self.tested = config, meta, keys, tested
-        self.head: _Side | None = None
-        self.base: _Side | None = None
+        self.head: Side | None = None
+        self.base: Side | None = None
 
     def columns(self, path: Path, meta: PredictionsMeta) -> list[str]:
         import pyarrow.parquet as pq
@@ -312,9 +106,9 @@ class _Run:
                                                           for c, _ in k}
         return [n for n in names if n in wanted or n.startswith(PROBA_PREFIX)]
 
-    def chunks(self, path: Path, meta: PredictionsMeta) -> Iterator[_Chunk]:
+    def chunks(self, path: Path, meta: PredictionsMeta) -> Iterator[Chunk]:
         for chunk in read_prediction_chunks(path, columns=self.columns(path, meta)):
-            yield _Chunk(chunk)
+            yield Chunk(chunk)
 
     def base_meta(self, base: BaseSide) -> tuple[PredictionsMeta | None, str | None]:
         """The base file's metadata, or why its rows cannot be compared with the head's."""
@@ -330,7 +124,7 @@ class _Run:
                 f"The base's predictions are of a {found.task} task and the head's of a "
                 f"{meta.task} one, so they are not compared."
             )
-        if meta.task != "regression" and _boot_labels(found) != _boot_labels(meta):
+        if meta.task != "regression" and boot_labels(found) != boot_labels(meta):
             return found, (
                 "The base's predictions have other class labels than the head's, so the "
                 "rows are not paired."
@@ -349,16 +143,17 @@ class _Run:
 
     def lockstep(
         self, head: Path, base: Path | None, base_meta: PredictionsMeta
-    ) -> tuple[_Pair | None, str | None, bool]:
+    ) -> tuple[Pair | None, str | None, bool]:
         """(pair, why not paired, the base is usable): one pass over both files.
 
         Any trouble ends the pass: the head's own errors are raised again when it is read
         alone; the base's make it unusable; rows that do not pair refuse the tests.
         """
         assert base is not None
-        head_side = _Side(self.meta, self, bootstrap=False)
-        base_side = _Side(base_meta, self, bootstrap=False)
-        pair = _Pair(self.meta, self)
+        ev = self.config.evaluation
+        head_side = Side(self.meta, ev, self.keys, bootstrap=False)
+        base_side = Side(base_meta, ev, self.keys, bootstrap=False)
+        pair = Pair(self.meta, ev, self.tested)
         try:
             for b, h in zip_paired(self.chunks(base, base_meta), self.chunks(head, self.meta)):
                 masks = head_side.masks(h.columns)  # the head's slices: the same rows
@@ -373,10 +168,10 @@ class _Run:
         self.head, self.base = head_side, base_side
         return pair, None, True
 
-    def single(self, path: Path | None, meta: PredictionsMeta | None) -> _Side | None:
+    def single(self, path: Path | None, meta: PredictionsMeta | None) -> Side | None:
         if path is None or meta is None:
             return None
-        side = _Side(meta, self, bootstrap=True)
+        side = Side(meta, self.config.evaluation, self.keys, bootstrap=True)
         for chunk in self.chunks(path, meta):
             side.update(chunk.columns, side.masks(chunk.columns))
         return side
@@ -384,7 +179,7 @@ class _Run:
     # --- results ---
 
     def evidence(
-        self, pair: _Pair | None, note: str | None, base: BaseSide,
+        self, pair: Pair | None, note: str | None, base: BaseSide,
         slice_gates: list[GateConfig], relative: str,
     ) -> Evidence:
         ev = self.config.evaluation
@@ -430,14 +225,14 @@ class _Run:
             facts=facts,
         )
 
-    def _test(self, gate: GateConfig, pair: _Pair | None) -> PairedFacts | None:
+    def _test(self, gate: GateConfig, pair: Pair | None) -> PairedFacts | None:
         if pair is None or not gate.evidence.test:
             return None
         key = tuple(gate.evidence.slice or ())
         boot, mcnemar = pair.slices[key] if key else (pair.boot, pair.mcnemar)
         if boot.rows == 0:
             return None
-        name = _slice_metric(gate, self.meta) if key else gate.metric.rsplit(":", 1)[-1]
+        name = slice_metric(gate, self.meta) if key else gate.metric.rsplit(":", 1)[-1]
         result = boot.results(1.0 - gate.evidence.alpha)[name]
         p_value, estimate = result.p_value, result.difference.estimate
         if gate.evidence.test == "mcnemar" and mcnemar is not None:
@@ -453,7 +248,7 @@ class _Run:
     ) -> MetricDiff:
         assert self.head is not None
         key = tuple(gate.evidence.slice or ())
-        name = _slice_metric(gate, self.meta)
+        name = slice_metric(gate, self.meta)
         acc = self.head.slices[key]
         if acc.rows == 0:
             shown = "; ".join(
@@ -464,13 +259,13 @@ class _Run:
             )
             text = ", ".join(f"{c}: {label_text(v)}" for c, v in key)
             raise ConfigError(
-                f"{_where(self.config, gate)}: gates[{gate.index}] slice {{{text}}} matches no "
+                f"{where(self.config, gate)}: gates[{gate.index}] slice {{{text}}} matches no "
                 f"row of {relative}; {shown}."
             )
         head_values = acc.result()
         if name not in head_values:
             raise ConfigError(
-                f"{_where(self.config, gate)}: gates[{gate.index}] judges {name!r} on a slice, "
+                f"{where(self.config, gate)}: gates[{gate.index}] judges {name!r} on a slice, "
                 f"but {relative} has no scores to compute it from; choose among "
                 f"{', '.join(k for k in head_values if k != 'rows')}."
             )
