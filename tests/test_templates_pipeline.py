@@ -1,5 +1,5 @@
-"""The template projects run end to end: `mlops-ci init --template NAME`, `mlops-ci run` (a real
-`dvc repro` through the built-in `mlops-ci train` and `mlops-ci evaluate`), DVC's own metrics
+"""The template projects run end to end: `mlops-ci init --template NAME`, `dvc repro` (through
+the built-in `mlops-ci train` and `mlops-ci evaluate`), `mlops-ci run`, DVC's own metrics
 and plots commands on what they wrote, and a pull request's branch that changes a param, judged
 against the base by the gates with evidence (McNemar's test, the paired bootstrap, a slice).
 
@@ -9,7 +9,10 @@ Each template is scaffolded and run once per module; each test that changes it w
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ import pandas
 import pytest
 import yaml
 
-from conftest import Result, cli, dvc, git
+from conftest import Result, clean_env, cli, dvc, git
 from mlops_ci.evaluation.predictions import read_meta
 
 pytestmark = pytest.mark.slow
@@ -38,10 +41,21 @@ class Scaffolded:
     first: Result  # the first `mlops-ci run`
 
 
+def dvc_repro(root: Path) -> None:
+    """A plain `dvc repro`, as a user runs it in an activated virtualenv: the stages find
+    `python` and `mlops-ci` on PATH, beside this Python."""
+    env = clean_env()
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    done = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def scaffold_and_run(root: Path, template: str) -> Scaffolded:
     init = cli("init", "--template", template, "--no-workflows", str(root), cwd=root.parent)
     assert init.code == 0, init.stderr
-    first = cli("run", cwd=root)
+    dvc_repro(root)
+    first = cli("run", cwd=root)  # nothing left to reproduce: it compares, gates and reports
     git("add", "--all", cwd=root)
     git("commit", "--quiet", "-m", "Record the first results", cwd=root)
     return Scaffolded(root=root, first=first)
