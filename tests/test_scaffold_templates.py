@@ -16,7 +16,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from conftest import cli, git, new_dvc_repo
+from conftest import cli, git, new_dvc_repo, run_without
 from mlops_ci.config import load_config
 from mlops_ci.dvc_plot_templates import PLOT_TEMPLATES, template_text
 from mlops_ci.errors import InputError
@@ -68,6 +68,28 @@ def test_init_with_a_template_makes_one_commit_with_the_plot_templates(
     assert f"Created the {template} project, a git + DVC project, in {root}" in result.stdout
     assert f"({len(tracked - DVC_FILES)} files, one commit on main)" in result.stdout
     assert "pip install -r requirements.txt" in result.stdout
+
+
+def test_init_says_which_libraries_the_built_in_stages_lack(tmp_path: Path):
+    # this Python has the evaluate extra: nothing to say
+    result = cli("init", "--template", "regression", str(tmp_path / "p"), cwd=tmp_path)
+    assert result.code == 0 and "lacks" not in result.stdout
+    # one without skops and matplotlib (an install without the extra) is told what to install
+    out = run_without(["skops", "matplotlib"], init_code(tmp_path / "q", "classification"),
+                      cwd=tmp_path)
+    assert "need skops, matplotlib, which the Python of this mlops-ci lacks" in out
+    assert "pip install 'mlops-ci[evaluate]'" in out
+    # the default example's stages are its own scripts: nothing to say
+    assert "lacks" not in run_without(["skops"], init_code(tmp_path / "d", None), cwd=tmp_path)
+
+
+def init_code(directory: Path, template: str | None) -> str:
+    return (
+        "import sys, pathlib\n"
+        "from mlops_ci.commands.init import init\n"
+        f"init(directory=pathlib.Path({str(directory)!r}), force=False, stdout=sys.stdout, "
+        f"template={template!r})\n"
+    )
 
 
 def test_the_default_example_has_no_plot_templates(tmp_path: Path):

@@ -36,8 +36,9 @@ def init(
     if missing:
         # `mlops-ci train` and `mlops-ci evaluate` run in mlops-ci's own environment
         print(
-            f"The stages mlops-ci train and evaluate need {', '.join(missing)} beside "
-            f"mlops-ci: install it with `python -m pip install '{EVALUATE_EXTRA}'`.",
+            f"The stages mlops-ci train and evaluate need {', '.join(missing)}, which the "
+            f"Python of this mlops-ci lacks: install them with `python -m pip install "
+            f"'{EVALUATE_EXTRA}'` where mlops-ci is installed.",
             file=stdout,
         )
     workflows_written = [
