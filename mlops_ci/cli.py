@@ -139,6 +139,17 @@ def init(
             "stage tag (mlops-ci assign).",
         ),
     ] = False,
+    template: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--template",
+            metavar="<name>",
+            help="classification or regression: a project on mlops-ci's built-in train and "
+            "evaluate stages, with slices and evidence gates. Default: the breast-cancer "
+            "example with its own scripts.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Scaffold a complete example project: git + DVC, a pipeline, params, gates, workflows."""
     from mlops_ci.commands.init import init as init_command
@@ -150,6 +161,7 @@ def init(
             workflows=not no_workflows,
             fork_safe=fork_safe,
             deploy=deploy,
+            template=template,
             stdout=sys.stdout,
         )
     )

@@ -5,10 +5,16 @@ DVC initialised and one commit of the example: a prepare → train → evaluate 
 binary classifier on scikit-learn's bundled breast-cancer data, its params, and an mlops.yaml
 with gates, its requirements.txt, and the GitHub workflows that run mlops-ci on it
 (templates/workflows/, into .github/workflows/). Nothing is downloaded.
+
+``--template NAME`` scaffolds another project instead (templates/projects/NAME/): a
+classification and a regression one, each a prepare stage of its own followed by mlops-ci's
+built-in stages `mlops-ci train` and `mlops-ci evaluate`, with slices, gates that ask for
+evidence and DVC plots (whose custom templates init installs into .dvc/plots/).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
 from dataclasses import dataclass
@@ -16,6 +22,7 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
+from mlops_ci.dvc_plot_templates import install_plot_templates
 from mlops_ci.errors import InputError
 from mlops_ci.proc import dvc_command, git, run
 from mlops_ci.security import is_inside, special_file_problem
@@ -38,12 +45,31 @@ SINGLE_WORKFLOWS = ("mlops-ci.yml", "mlops-ci-release.yml")
 FORK_SAFE_WORKFLOWS = ("mlops-ci-report.yml", "mlops-ci-comment.yml", "mlops-ci-release.yml")
 DEPLOY_WORKFLOW = "mlops-ci-deploy.yml"
 
+# The projects `init --template NAME` writes instead of the default example (templates/project/).
+TEMPLATES = ("classification", "regression")
+
 # What `dvc init` writes (and stages) besides its ignored tmp/ directory.
 DVC_INIT_FILES = [".dvc/config", ".dvc/.gitignore", ".dvcignore"]
 
 
-def example_files() -> dict[str, Traversable]:
-    """The example project's files (templates/project/): path in the project → packaged file."""
+def template_root(template: str | None = None) -> Traversable:
+    """The packaged project: templates/project/ (the default), or templates/projects/NAME/."""
+    packaged = resources.files("mlops_ci.templates")
+    if template is None:
+        return packaged / "project"
+    if template not in TEMPLATES:
+        close = difflib.get_close_matches(template, TEMPLATES, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise InputError(
+            f"--template {template!r} is not a template of mlops-ci init{hint}. Choose one of "
+            f"{', '.join(TEMPLATES)}, or leave out --template for the default example."
+        )
+    return packaged / "projects" / template
+
+
+def example_files(template: str | None = None) -> dict[str, Traversable]:
+    """The project's files (templates/project/, or templates/projects/*template*/): path in
+    the project → packaged file."""
     files: dict[str, Traversable] = {}
 
     def walk(node: Traversable, prefix: str) -> None:
@@ -55,7 +81,7 @@ def example_files() -> dict[str, Traversable]:
             else:
                 files[prefix + RENAMES.get(child.name, child.name)] = child
 
-    walk(resources.files("mlops_ci.templates") / "project", "")
+    walk(template_root(template), "")
     return dict(sorted(files.items()))
 
 
@@ -68,10 +94,15 @@ def workflow_files(*, fork_safe: bool = False, deploy: bool = False) -> dict[str
 
 
 def scaffold_files(
-    *, workflows: bool = True, fork_safe: bool = False, deploy: bool = False
+    *,
+    workflows: bool = True,
+    fork_safe: bool = False,
+    deploy: bool = False,
+    template: str | None = None,
 ) -> dict[str, Traversable]:
-    """Everything init writes: the example project and, with *workflows*, the workflows."""
-    files = example_files()
+    """Everything init writes: the project (the default example, or *template*) and, with
+    *workflows*, the workflows."""
+    files = example_files(template)
     if workflows:
         files.update(workflow_files(fork_safe=fork_safe, deploy=deploy))
     return files
@@ -80,10 +111,11 @@ def scaffold_files(
 @dataclass(frozen=True)
 class InitResult:
     directory: Path  # the project's real path
-    files: list[str]  # the example's files, relative to it
+    files: list[str]  # the files init wrote, relative to it
     branch: str | None  # the branch the commit went on; None on a detached HEAD
     committed: bool  # False when the files were already committed as they are
     existing_repository: bool  # the directory was a git repository before init
+    template: str | None = None  # the template scaffolded; None for the default example
 
 
 def init_project(
@@ -93,8 +125,10 @@ def init_project(
     workflows: bool = True,
     fork_safe: bool = False,
     deploy: bool = False,
+    template: str | None = None,
 ) -> InitResult:
-    """Write the example into *directory*, make it a git + DVC repo and commit the example.
+    """Write the example (or the project *template* names) into *directory*, make it a git +
+    DVC repo and commit the example.
 
     With *workflows*, the GitHub workflows too (the fork-safe pair instead of the single
     pull-request workflow with *fork_safe*; the deploy workflow too with *deploy*); other
@@ -105,7 +139,9 @@ def init_project(
     modified and untracked files stay as they were.
     """
     directory = directory.resolve()
-    files = scaffold_files(workflows=workflows, fork_safe=fork_safe, deploy=deploy)
+    files = scaffold_files(
+        workflows=workflows, fork_safe=fork_safe, deploy=deploy, template=template
+    )
     _check_target(directory, list(files), force=force)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -130,14 +166,23 @@ def init_project(
     if not (directory / ".dvc").exists():
         run(dvc_command("init", "--quiet"), cwd=directory, what="dvc init")
         ours += [name for name in DVC_INIT_FILES if (directory / name).exists()]
-    committed = _commit_only(directory, ours)
+    written = list(files)
+    if template:  # mlops-ci's DVC plot templates (the classification confusion matrix's)
+        plot_templates = [
+            path.relative_to(directory).as_posix() for path in install_plot_templates(directory)
+        ]
+        ours += plot_templates
+        written += plot_templates
+    what = f"the mlops-ci {template} project" if template else "the mlops-ci example project"
+    committed = _commit_only(directory, ours, message=f"Scaffold {what}")
     branch = git("symbolic-ref", "--quiet", "--short", "HEAD", cwd=directory, check=False)
     return InitResult(
         directory=directory,
-        files=list(files),
+        files=written,
         branch=branch or None,
         committed=committed,
         existing_repository=existing,
+        template=template,
     )
 
 
@@ -193,7 +238,7 @@ def _check_target(directory: Path, names: list[str], *, force: bool) -> None:
         )
 
 
-def _commit_only(directory: Path, paths: list[str]) -> bool:
+def _commit_only(directory: Path, paths: list[str], *, message: str) -> bool:
     """Commit *paths* and nothing else; other staged changes stay staged. False if unchanged."""
     git("add", "--", *paths, cwd=directory)
     if not git("status", "--porcelain", "--", *paths, cwd=directory):
@@ -211,7 +256,7 @@ def _commit_only(directory: Path, paths: list[str]) -> bool:
         "commit",
         "--quiet",
         "-m",
-        "Scaffold the mlops-ci example project",
+        message,
         "--only",
         "--",
         *paths,

@@ -125,3 +125,21 @@ def test_init_and_run_work_from_the_installed_wheel(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (project / ".mlops" / "report.md").read_text(encoding="utf-8").strip()
     assert (project / ".mlops" / "model-card.md").read_text(encoding="utf-8").startswith("---")
+
+
+@pytest.mark.parametrize("template", ["classification", "regression"])
+def test_init_writes_each_template_from_the_installed_wheel(
+    installed: tuple[Path, Path], tmp_path: Path, template: str
+) -> None:
+    # templates/projects/NAME/ and templates/dvc_plots/, read through importlib.resources from
+    # the installed package: nothing of this checkout is on the path
+    _, bin_dir = installed
+    project = tmp_path / template
+    run(str(bin_dir / "mlops-ci"), "init", "--template", template, str(project), cwd=tmp_path)
+    for name in ("dvc.yaml", "params.yaml", "mlops.yaml", "requirements.txt", "src/prepare.py",
+                 ".gitignore", ".dvc/plots/confusion_count.json"):
+        source = ROOT / "templates" / "projects" / template / name.replace(".git", "git")
+        if name.startswith(".dvc/"):
+            source = ROOT / "templates" / "dvc_plots" / Path(name).name
+        assert (project / name).read_bytes() == source.read_bytes(), name
+    assert git("status", "--porcelain", cwd=project) == ""
