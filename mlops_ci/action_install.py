@@ -66,7 +66,8 @@ class InstallError(Exception):
 RELEASE_COMMANDS = frozenset({"release", "fetch", "predict"})
 EVALUATE_COMMANDS = frozenset({"train", "evaluate"})
 GATE_COMMANDS = frozenset({"run", "gate", "diff", "release", "comment"})
-_READS_PREDICTIONS = re.compile(r"^(?:evaluation[ \t]*:|[ \t-]+(?:test|slice)[ \t]*:)", re.M)
+# block or flow style (`test: mcnemar` or `{metric: a, test: mcnemar}`), anywhere in the file
+_READS_PREDICTIONS = re.compile(r"(?:^|[\s{,-])(?:evaluation|test|slice)[ \t]*:", re.M)
 MAX_CONFIG_BYTES = 1_000_000
 
 
@@ -81,7 +82,8 @@ def uses_predictions(config: Path) -> bool:
     return bool(_READS_PREDICTIONS.search(text))
 
 
-_BUILT_IN_STAGE = re.compile(r"\bmlops-ci[ \t]+(?:train|evaluate)\b")
+# `mlops-ci train`, `mlops-ci --debug evaluate`, `python -m mlops_ci evaluate`, ...
+_BUILT_IN_STAGE = re.compile(r"\bmlops[-_]ci\b[^\n]*?\b(?:train|evaluate)\b")
 
 
 def runs_built_in_stages(dvc_yaml: Path) -> bool:

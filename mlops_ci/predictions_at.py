@@ -123,8 +123,9 @@ def _missing(root: Path, rev: str, relative: str, *, where: str) -> str:
         remote=remote,
     )
     return reason or (
-        f"{where} has no {relative} (its dvc.yaml and dvc.lock produce none: it predates "
-        "`mlops-ci evaluate`), so there are no base predictions to compare with."
+        f"{where} has no {relative}: its dvc.lock records no such output (the pipeline there "
+        "never wrote it, as before `mlops-ci evaluate` was added), so there are no base "
+        "predictions to compare with."
     )
 
 

@@ -189,6 +189,8 @@ def test_release_fetch_and_predict_install_the_release_extra(tmp_path: Path) -> 
     ("gates:\n  - metric: recall\n    min: 0.5\n    slice: {sex: f}\n", ["evaluate"]),
     ("gates:\n  - {metric: recall, min: 0.5}\n  - slice: {a: 1}\n", ["evaluate"]),
     ("evaluation:\n  slices: [sex]\n", ["evaluate"]),
+    ("gates: [{metric: accuracy, max_drop: 0.01, test: mcnemar}]\n", ["evaluate"]),
+    ("gates:\n- {metric: recall, min: 0.5, slice: {sex: f}}\n", ["evaluate"]),
     ("gates:\n  - metric: accuracy\n    min: 0.5\n", []),
     ("card:\n  description: the test set\n", []),
 ])
@@ -210,8 +212,10 @@ def test_a_pipeline_of_built_in_stages_installs_the_evaluate_extra(tmp_path: Pat
     dvc_yaml = tmp_path / "dvc.yaml"
     dvc_yaml.write_text("stages:\n  train:\n    cmd: python train.py\n")
     assert extras_for("run", tmp_path / "mlops.yaml") == []
-    dvc_yaml.write_text("stages:\n  eval:\n    cmd: mlops-ci  evaluate --model m.skops\n")
-    assert extras_for("run", tmp_path / "mlops.yaml") == ["evaluate"]
+    for cmd in ("mlops-ci  evaluate --model m.skops", "mlops-ci --debug evaluate --model m",
+                "python -m mlops_ci train --data d.csv"):
+        dvc_yaml.write_text(f"stages:\n  eval:\n    cmd: {cmd}\n")
+        assert extras_for("run", tmp_path / "mlops.yaml") == ["evaluate"], cmd
 
 
 def test_the_install_step_is_told_the_command() -> None:
