@@ -312,6 +312,19 @@ def test_delong_tests_roc_auc_from_the_scores(tmp_path: Path) -> None:
     )
     overall, female = judge_gates(cfg.gates, ms, evidence.facts, digits=4)
     assert overall.verdict == "fail" and overall.test == "delong" and overall.p_value < 1e-6
+    # ROC AUC's interval beside its value is DeLong's (the bootstrap cannot resample ranks)
+    from sklearn.metrics import roc_auc_score
+
+    from mlops_ci.evaluation.delong import auc_interval
+    from mlops_ci.evaluation.ranking import ScoreCounts
+
+    counts = ScoreCounts()
+    counts.update(score, y)  # the head's scores, the loop's last
+    expected = auc_interval(counts, 0.95)
+    head_interval, base_interval = evidence.intervals["roc_auc"]
+    assert head_interval == pytest.approx([expected.low, expected.high], abs=1e-12)
+    assert head_interval[0] < roc_auc_score(y, score) < head_interval[1]
+    assert base_interval is not None and base_interval[0] > head_interval[1]
     assert female.verdict == "fail" and female.difference is not None
     assert female.difference[1] < 0
 

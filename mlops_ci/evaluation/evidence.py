@@ -237,6 +237,9 @@ class _Run:
             for name in heads:
                 intervals[name] = (_pair(heads[name]), _pair(bases[name]) if name in bases
                                    else None)
+        auc = (_auc_interval(head_side, ev.confidence), _auc_interval(base_side, ev.confidence))
+        if auc[0] is not None:  # a rank metric: DeLong's interval, not the bootstrap's
+            intervals["roc_auc"] = auc
         facts: dict[int, GateFacts] = {}
         for gate in self.config.gates:
             if not (gate.evidence.test or gate.evidence.slice):
@@ -351,6 +354,19 @@ class _Run:
             "head": matrix.tolist(),
             "base": base_matrix,
         }
+
+
+def _auc_interval(side: Side | None, level: float) -> list[float] | None:
+    """DeLong's interval of one side's ROC AUC; None without scores or with one class."""
+    from mlops_ci.evaluation.delong import auc_interval
+    from mlops_ci.evaluation.metrics import BinaryAccumulator
+
+    if side is None or not isinstance(side.overall, BinaryAccumulator) or not side.has_scores():
+        return None
+    try:
+        return _pair(auc_interval(side.overall.scores, level))
+    except InputError:
+        return None
 
 
 def _pair(interval: Interval) -> list[float] | None:
