@@ -90,8 +90,10 @@ def intervals_text(report: Report) -> str:
     rows = f"{info.rows:,} rows"
     if info.base_rows is not None and info.base_rows != info.rows:
         rows += f" (base {info.base_rows:,})"
+    delong = any(m.name == "roc_auc" and m.head_interval for m in report.metrics)
     return (f"In parentheses: {level_text(info.confidence)} intervals from {rows}, "
-            f"{info.replicates:,} bootstrap replicates (seed {info.seed}).")
+            f"{info.replicates:,} bootstrap replicates (seed {info.seed})"
+            + ("; ROC AUC's from DeLong's variance." if delong else "."))
 
 
 def p_text(p_value: Any) -> str:

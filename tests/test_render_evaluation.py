@@ -99,8 +99,24 @@ def test_intervals_stand_beside_the_values_and_their_level_is_said_once() -> Non
     assert ("| **roc\\_auc** (primary) | 0.9123 (0.9003–0.9223) | 0.9287 (0.9177–0.9394) "
             "| +0.0164 |") in markdown
     assert "| f1 | 0.7702 | 0.7702 |" in markdown  # no interval: the value alone
-    level = "In parentheses: 95 % intervals from 143 rows, 1,000 bootstrap replicates (seed 0)."
-    assert markdown.count(level) == 1
+    level = ("In parentheses: 95 % intervals from 143 rows, 1,000 bootstrap replicates (seed 0); "
+             "ROC AUC's from DeLong's variance.")
+    comment, card = markdown.split("<details><summary>Model card</summary>", 1)
+    assert comment.count(level) == 1 and card.count(level) == 1  # the card is its own document
+    without_auc = evaluated()
+    for metric in without_auc.metrics:
+        if metric.name == "roc_auc":
+            metric.head_interval = None
+    plain = "In parentheses: 95 % intervals from 143 rows, 1,000 bootstrap replicates (seed 0)."
+    assert shown(render_report_md(without_auc)).count(plain) == 2
+
+
+def test_the_card_shows_the_intervals_and_their_level() -> None:
+    from mlops_ci.card import render_card
+
+    card = shown(render_card(evaluated()))
+    assert "| roc\\_auc | 0.9123 (0.9003–0.9223) | 0.9287 (0.9177–0.9394) | +0.0164 |" in card
+    assert card.count("95 % intervals from 143 rows") == 1
 
 
 def test_intervals_follow_the_reports_digits_and_the_base_rows_when_they_differ() -> None:
