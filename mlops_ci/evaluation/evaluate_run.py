@@ -22,6 +22,7 @@ from mlops_ci.errors import InputError
 from mlops_ci.evaluation.bootstrap import BootstrapAccumulator, Interval
 from mlops_ci.evaluation.checks import column, label_text, numbers, python_label
 from mlops_ci.evaluation.curves import Records, plots
+from mlops_ci.evaluation.heap import map_large_arrays
 from mlops_ci.evaluation.metrics import Accumulator, Columns, accumulator
 from mlops_ci.evaluation.predictions import PredictionsWriter, proba_column, slice_column
 from mlops_ci.evaluation.residuals import ResidualSample
@@ -236,6 +237,7 @@ def evaluate_model(
 ) -> Evaluated:
     """Score every row of ``plan.data`` with *model*, writing the predictions to *writer*."""
     check_table(plan)
+    map_large_arrays()  # the merges' freed arrays go back to the system, not into holes
     scorer = _Scorer(model, plan)
     score_names: str | list[str] = "y_score"
     if plan.task == "multiclass":
@@ -283,6 +285,10 @@ def evaluate_model(
         raise InputError(
             f"{plan.data} has a header but no rows; give a test table with rows to evaluate."
         )
+    # The slices' results first, so that their score counts are gone before the overall
+    # curves and DeLong's interval make their (transient) arrays of every distinct score.
+    slices = sliced.results()
+    del sliced
     found = plots(overall)
     if sample is not None:
         found["residuals"] = sample.records()
@@ -290,7 +296,7 @@ def evaluate_model(
         rows=rows,
         metrics=overall.result(),
         intervals={**boot.intervals(plan.confidence), **_rank_intervals(overall, plan)},
-        slices=sliced.results(),
+        slices=slices,
         plots=found,
         scores=scorer.method,
     )
