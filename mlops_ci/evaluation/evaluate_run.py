@@ -270,14 +270,16 @@ def evaluate_model(
         y_pred, score = scorer(chunk, first)
         overall.update(y_true, y_pred, score)
         boot.update(y_true, y_pred)
-        by = {name: chunk[name].to_numpy() for name in sliced.columns}
-        sliced.update(by, y_true, y_pred, score)
+        # each slice column made a numpy array once, for the slices and the predictions file
+        values = {name: chunk[name].to_numpy() for name in plan.slice_columns}
+        sliced.update({name: values[name] for name in sliced.columns}, y_true, y_pred, score)
         positions = np.arange(rows, rows + len(chunk), dtype=np.int64)
         if sample is not None:
             sample.update(positions, y_true, y_pred)
         # once every target is one of the labels, it can take the labels' type
         y_true = _as_labels(y_true, plan.labels)
-        writer.write(_prediction_columns(plan, chunk, positions, y_true, y_pred, score))
+        writer.write(_prediction_columns(plan, chunk, values, positions, y_true, y_pred, score))
+        del values
         rows += len(chunk)
         if on_chunk is not None:
             on_chunk(len(chunk))
@@ -318,6 +320,7 @@ def _rank_intervals(overall: Accumulator, plan: Plan) -> dict[str, Interval]:
 def _prediction_columns(
     plan: Plan,
     chunk: Any,
+    slice_values: dict[str, np.ndarray],
     positions: np.ndarray,
     y_true: np.ndarray,
     y_pred: np.ndarray,
@@ -334,5 +337,5 @@ def _prediction_columns(
     if plan.id_column is not None:
         out["id"] = chunk[plan.id_column].to_numpy()
     for name in plan.slice_columns:
-        out[slice_column(name)] = chunk[name].to_numpy()
+        out[slice_column(name)] = slice_values[name]
     return out
