@@ -1,26 +1,33 @@
 """Rows/s and peak RSS of `mlops-ci evaluate` (with intervals) beside a naive evaluation.
 
-Generates a synthetic binary test table (five numeric features, the target, a `sex` column to
-slice by) in a temporary directory, trains a logistic regression on 5000 other rows, saves it
-with skops, then evaluates the table twice, each in its own process so that each peak RSS is
-its own (``resource.getrusage``):
+For each size (--rows) a synthetic test table is generated in a temporary directory: five
+numeric features, a binary target `label`, a numeric target `y` and a `sex` column to slice
+by. A logistic regression (classification) and a linear regression (regression) are trained on
+5000 other rows and saved with skops. Each table is then evaluated by each task's model, each
+evaluation in its own process so that each peak RSS is its own (``resource.getrusage``):
 
 - evaluate: ``mlops-ci evaluate``'s command function — chunks of --chunk-rows rows, scored,
   written to the predictions parquet, metrics, the slices by `sex`, 1000-replicate bootstrap
-  intervals, DeLong's AUC interval and the plot data (no images, no progress bar);
-- naive: the whole table read with pandas, ``predict`` and ``predict_proba`` at once,
-  scikit-learn's metrics (accuracy, precision, recall, f1, balanced accuracy, MCC, ROC AUC,
-  average precision, log loss, Brier) overall and per value of `sex`; no intervals, and no
-  predictions file written.
+  intervals, DeLong's AUC interval (classification), the residuals sample (regression) and the
+  plot data (no images, no progress bar);
+- naive: the columns it needs read whole with pandas, ``predict`` (and ``predict_proba``) at
+  once, scikit-learn's metrics overall and per value of `sex` (classification: accuracy,
+  precision, recall, f1, balanced accuracy, MCC, ROC AUC, average precision, log loss, Brier;
+  regression: MAE, MSE, RMSE, R², mean error); no intervals, no predictions file written.
 
-The clock starts once pandas, scikit-learn, pyarrow and the evaluation modules are imported;
-peak RSS includes them (about 200 MiB of either figure). The model's probabilities are not
-rounded, so the rank metrics' counts hold one entry per row (24 bytes each, about twice that
-while the last runs merge; docs/evaluation.md#streaming-and-memory): that, and the parquet row
-group being read (pyarrow reads one at a time; pandas writes 1Mi-row groups), is what grows.
+The runs are interleaved (evaluate, naive, evaluate, naive, ...) --repeat times, and the best
+and the median of each are printed: the machine may be shared. The clock starts once pandas,
+scikit-learn, pyarrow, skops and the evaluation modules are imported, in both children alike
+(skops's import loads every scikit-learn estimator: seconds when no bytecode is cached); peak
+RSS includes them (about 200 MiB of either figure). "max |diff|" is the largest difference
+between the two evaluations' overall metrics of the same name (streaming against in-memory).
 
-    python benchmarks/evaluate_scale.py                     # 1M rows, parquet
-    python benchmarks/evaluate_scale.py --rows 10000000 --format csv
+The model's probabilities are not rounded, so the rank metrics' counts hold one entry per row
+(16 bytes each, overall and again across each slice's values; docs/evaluation.md).
+
+    python benchmarks/evaluate_scale.py                          # 1M rows, both tasks, 3 runs
+    python benchmarks/evaluate_scale.py --rows 1000000 10000000 --repeat 5
+    python benchmarks/evaluate_scale.py --task regression --format csv
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import argparse
 import io
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 FEATURES = ("a", "b", "c", "d", "e")
+TARGETS = {"classification": "label", "regression": "y"}
 
 
 def table(rows: int, seed: int) -> Any:
@@ -48,6 +57,7 @@ def table(rows: int, seed: int) -> Any:
     signal = x @ np.array([1.0, -0.5, 0.3, 0.2, 0.1]) + rng.normal(size=rows)
     frame = pd.DataFrame(x, columns=list(FEATURES))
     frame["label"] = (signal > 0).astype(np.int64)
+    frame["y"] = signal
     frame["sex"] = rng.choice(["female", "male"], rows)
     return frame
 
@@ -55,13 +65,14 @@ def table(rows: int, seed: int) -> Any:
 def generate(directory: Path, rows: int, fmt: str) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.linear_model import LinearRegression, LogisticRegression
 
     from mlops_ci.models import save_model
 
     train = table(5000, seed=1)
-    model = LogisticRegression().fit(train[list(FEATURES)], train["label"])
-    save_model(model, directory / "model.skops")
+    x = train[list(FEATURES)]
+    save_model(LogisticRegression().fit(x, train["label"]), directory / "classification.skops")
+    save_model(LinearRegression().fit(x, train["y"]), directory / "regression.skops")
     path = directory / f"test.{fmt}"
     block = 1_000_000
     writer = None
@@ -72,40 +83,44 @@ def generate(directory: Path, rows: int, fmt: str) -> Path:
             continue
         batch = pa.Table.from_pandas(frame, preserve_index=False)
         writer = writer or pq.ParquetWriter(path, batch.schema)
-        writer.write_table(batch)
+        writer.write_table(batch)  # one 1Mi-row group per block, as pandas writes
     if writer is not None:
         writer.close()
     return path
 
 
-def evaluate(directory: Path, path: Path, chunk_rows: int) -> dict[str, Any]:
+def evaluate(directory: Path, path: Path, task: str, chunk_rows: int) -> dict[str, float]:
     from mlops_ci.commands.evaluate import evaluate as evaluate_command
 
-    out = io.StringIO()
+    out = directory / f"eval-{task}"
     evaluate_command(
-        model=directory / "model.skops", data=path, target="label", slices=[["sex"]],
-        predictions=directory / "eval" / "predictions.parquet",
-        metrics=directory / "eval" / "metrics.json", plots=directory / "eval" / "plots",
-        chunk_rows=chunk_rows, images=False, progress=False, env={}, stdout=out,
-        stderr=sys.stderr,
+        model=directory / f"{task}.skops", data=path, target=TARGETS[task], slices=[["sex"]],
+        predictions=out / "predictions.parquet", metrics=out / "metrics.json",
+        plots=out / "plots", chunk_rows=chunk_rows, images=False, progress=False, env={},
+        stdout=io.StringIO(), stderr=sys.stderr,
     )
-    metrics = json.loads((directory / "eval" / "metrics.json").read_text())
-    return {"rows": metrics["rows"], "roc_auc": metrics["roc_auc"]}
+    found: dict[str, float] = json.loads((out / "metrics.json").read_text())
+    return found
 
 
-def naive(directory: Path, path: Path) -> dict[str, Any]:
+def naive(directory: Path, path: Path, task: str) -> dict[str, float]:
     import pandas as pd
     from sklearn import metrics as skm
 
     from mlops_ci.models import load_model
 
-    model = load_model(directory / "model.skops", trusted_types=None)
-    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    model = load_model(directory / f"{task}.skops", trusted_types=None)
+    wanted = [*FEATURES, TARGETS[task], "sex"]
+    if path.suffix == ".parquet":
+        frame = pd.read_parquet(path, columns=wanted)
+    else:
+        frame = pd.read_csv(path, usecols=wanted)
     x = frame[list(FEATURES)]
     frame["prediction"] = model.predict(x)
-    frame["proba"] = model.predict_proba(x)[:, 1]
+    if task == "classification":
+        frame["proba"] = model.predict_proba(x)[:, 1]
 
-    def scores(part: Any) -> dict[str, float]:
+    def classification(part: Any) -> dict[str, float]:
         y, p, s = part["label"], part["prediction"], part["proba"]
         return {
             "accuracy": skm.accuracy_score(y, p),
@@ -120,17 +135,30 @@ def naive(directory: Path, path: Path) -> dict[str, Any]:
             "brier": skm.brier_score_loss(y, s),
         }
 
+    def regression(part: Any) -> dict[str, float]:
+        y, p = part["y"], part["prediction"]
+        mse = skm.mean_squared_error(y, p)
+        return {
+            "mae": skm.mean_absolute_error(y, p),
+            "mse": mse,
+            "rmse": mse**0.5,
+            "r2": skm.r2_score(y, p),
+            "mean_error": float((p - y).mean()),
+        }
+
+    scores = classification if task == "classification" else regression
     overall = scores(frame)
     for _, part in frame.groupby("sex"):
         scores(part)
-    return {"rows": len(frame), "roc_auc": overall["roc_auc"]}
+    return {**overall, "rows": len(frame)}
 
 
-def child(mode: str, directory: Path, path: Path, chunk_rows: int) -> None:
+def child(mode: str, directory: Path, path: Path, task: str, chunk_rows: int) -> None:
     import pandas  # noqa: F401  imported before the clock starts, in both modes
     import pyarrow.parquet  # noqa: F401
     import sklearn.linear_model
     import sklearn.metrics  # noqa: F401
+    import skops.io  # noqa: F401  (its import lists every scikit-learn estimator: seconds)
 
     import mlops_ci.commands.evaluate
     import mlops_ci.evaluation.delong
@@ -139,42 +167,93 @@ def child(mode: str, directory: Path, path: Path, chunk_rows: int) -> None:
     import mlops_ci.models  # noqa: F401
 
     start = time.perf_counter()
-    found = evaluate(directory, path, chunk_rows) if mode == "evaluate" else naive(directory, path)
+    if mode == "evaluate":
+        found = evaluate(directory, path, task, chunk_rows)
+    else:
+        found = naive(directory, path, task)
     seconds = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    print(json.dumps({**found, "seconds": seconds, "peak_mib": peak_kib / 1024}))
+    print(json.dumps({"metrics": found, "seconds": seconds, "peak_mib": peak_kib / 1024}))
+
+
+def _run(mode: str, directory: Path, path: Path, task: str, chunk_rows: int) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--child", mode, "--dir", str(directory), "--path",
+           str(path), "--task", task, "--chunk-rows", str(chunk_rows)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"the {mode} child failed:\n{done.stderr}")
+    found: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return found
+
+
+def measure(directory: Path, path: Path, rows: int, task: str, args: Any) -> dict[str, Any]:
+    runs: dict[str, list[dict[str, Any]]] = {"evaluate": [], "naive": []}
+    for _ in range(args.repeat):
+        for mode in runs:  # interleaved, so that both see the same load
+            runs[mode].append(_run(mode, directory, path, task, args.chunk_rows))
+    summary: dict[str, Any] = {}
+    for mode, found in runs.items():
+        rates = [rows / run["seconds"] for run in found]
+        peaks = [run["peak_mib"] for run in found]
+        summary[mode] = {
+            "best_rate": max(rates), "median_rate": statistics.median(rates),
+            "best_peak": min(peaks), "median_peak": statistics.median(peaks),
+            "max_peak": max(peaks), "metrics": found[0]["metrics"],
+        }
+    ours, theirs = summary["evaluate"]["metrics"], summary["naive"]["metrics"]
+    shared = [k for k in theirs if k in ours and k != "rows"]
+    summary["max_diff"] = max(abs(ours[k] - theirs[k]) for k in shared)
+    summary["compared"] = shared
+    return summary
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--task", choices=["classification", "regression", "both"],
+                        default="both")
     parser.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     parser.add_argument("--chunk-rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each")
     parser.add_argument("--child", choices=["evaluate", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    tasks = ["classification", "regression"] if args.task == "both" else [args.task]
     if args.child:
-        child(args.child, args.dir, args.path, args.chunk_rows)
+        child(args.child, args.dir, args.path, tasks[0], args.chunk_rows)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        start = time.perf_counter()
-        path = generate(directory, args.rows, args.format)
-        size, took = path.stat().st_size / 2**20, time.perf_counter() - start
-        print(f"{args.rows:,} rows, {size:.0f} MiB {args.format}, generated in {took:.1f}s")
-        print(f"{'evaluation':<10} {'seconds':>8} {'rows/s':>12} {'peak RSS':>10}  ROC AUC")
-        rates = {}
-        for mode in ("evaluate", "naive"):
-            cmd = [sys.executable, __file__, "--child", mode, "--dir", str(directory),
-                   "--path", str(path), "--chunk-rows", str(args.chunk_rows)]
-            out = json.loads(subprocess.run(cmd, capture_output=True, check=True, text=True).stdout)
-            rates[mode] = out["rows"] / out["seconds"]
-            print(
-                f"{mode:<10} {out['seconds']:>8.2f} {rates[mode]:>12,.0f} "
-                f"{out['peak_mib']:>8.0f} MiB  {out['roc_auc']:.12f}"
-            )
-        print(f"evaluate / naive throughput: {rates['evaluate'] / rates['naive']:.2f}x")
+    print(
+        f"{args.repeat} interleaved runs of each, best / median; the clock excludes the imports "
+        "(pandas, pyarrow, scikit-learn, skops, mlops-ci's evaluation modules, imported before it "
+        "in both children); peak RSS includes them."
+    )
+    header = (f"{'rows':>11} {'task':<14} {'evaluation':<10} {'rows/s best':>12} "
+              f"{'median':>10} {'peak RSS median':>16} {'max':>7}")
+    for rows in args.rows:
+        with tempfile.TemporaryDirectory() as tmp:
+            directory = Path(tmp)
+            start = time.perf_counter()
+            path = generate(directory, rows, args.format)
+            size, took = path.stat().st_size / 2**20, time.perf_counter() - start
+            print(f"\n{rows:,} rows, {size:.0f} MiB {args.format}, generated in {took:.1f}s")
+            print(header)
+            for task in tasks:
+                found = measure(directory, path, rows, task, args)
+                for mode in ("evaluate", "naive"):
+                    s = found[mode]
+                    print(
+                        f"{rows:>11,} {task:<14} {mode:<10} {s['best_rate']:>12,.0f} "
+                        f"{s['median_rate']:>10,.0f} {s['median_peak']:>12,.0f} MiB "
+                        f"{s['max_peak']:>7,.0f}"
+                    )
+                ratio = found["evaluate"]["median_rate"] / found["naive"]["median_rate"]
+                best = found["evaluate"]["best_rate"] / found["naive"]["best_rate"]
+                print(
+                    f"{'':>11} {task:<14} evaluate / naive throughput: {ratio:.2f}x median, "
+                    f"{best:.2f}x best; max |diff| of {len(found['compared'])} overall "
+                    f"metrics: {found['max_diff']:.1e}"
+                )
 
 
 if __name__ == "__main__":

@@ -192,3 +192,23 @@ def test_text_columns_keep_missing_values_as_nulls_and_other_values_as_text(
         out.write({"row": [2, 3], "y_true": [1.0, 2.0], "y_pred": [1.0, 2.0],
                    "slice:group": np.array([None, 7], dtype=object)})
     assert pq.read_table(path).column("slice:group").to_pylist() == ["a", None, None, "7"]
+
+
+def test_labels_and_slices_are_dictionary_encoded_and_floats_and_rows_are_not(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "predictions.parquet"
+    write_predictions(path, META, chunk(0, 50))
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    encodings = {
+        group.column(i).path_in_schema: set(group.column(i).encodings)
+        for i in range(group.num_columns)
+    }
+    dictionary = {"PLAIN_DICTIONARY", "RLE_DICTIONARY"}
+    for name in ("y_true", "y_pred", "id", "slice:sex"):
+        assert encodings[name] & dictionary, name
+    for name in ("row", "y_score"):
+        assert not encodings[name] & dictionary, name
+    assert read_prediction_chunks(path).__next__()["y_score"].tolist() == (
+        np.arange(50) / 100.0
+    ).tolist()

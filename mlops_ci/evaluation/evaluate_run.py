@@ -22,6 +22,7 @@ from mlops_ci.errors import InputError
 from mlops_ci.evaluation.bootstrap import BootstrapAccumulator, Interval
 from mlops_ci.evaluation.checks import column, label_text, numbers, python_label
 from mlops_ci.evaluation.curves import Records, plots
+from mlops_ci.evaluation.heap import map_large_arrays
 from mlops_ci.evaluation.metrics import Accumulator, Columns, accumulator
 from mlops_ci.evaluation.predictions import PredictionsWriter, proba_column, slice_column
 from mlops_ci.evaluation.residuals import ResidualSample
@@ -236,6 +237,7 @@ def evaluate_model(
 ) -> Evaluated:
     """Score every row of ``plan.data`` with *model*, writing the predictions to *writer*."""
     check_table(plan)
+    map_large_arrays()  # the merges' freed arrays go back to the system, not into holes
     scorer = _Scorer(model, plan)
     score_names: str | list[str] = "y_score"
     if plan.task == "multiclass":
@@ -268,14 +270,16 @@ def evaluate_model(
         y_pred, score = scorer(chunk, first)
         overall.update(y_true, y_pred, score)
         boot.update(y_true, y_pred)
-        by = {name: chunk[name].to_numpy() for name in sliced.columns}
-        sliced.update(by, y_true, y_pred, score)
+        # each slice column made a numpy array once, for the slices and the predictions file
+        values = {name: chunk[name].to_numpy() for name in plan.slice_columns}
+        sliced.update({name: values[name] for name in sliced.columns}, y_true, y_pred, score)
         positions = np.arange(rows, rows + len(chunk), dtype=np.int64)
         if sample is not None:
             sample.update(positions, y_true, y_pred)
         # once every target is one of the labels, it can take the labels' type
         y_true = _as_labels(y_true, plan.labels)
-        writer.write(_prediction_columns(plan, chunk, positions, y_true, y_pred, score))
+        writer.write(_prediction_columns(plan, chunk, values, positions, y_true, y_pred, score))
+        del values
         rows += len(chunk)
         if on_chunk is not None:
             on_chunk(len(chunk))
@@ -283,6 +287,10 @@ def evaluate_model(
         raise InputError(
             f"{plan.data} has a header but no rows; give a test table with rows to evaluate."
         )
+    # The slices' results first, so that their score counts are gone before the overall
+    # curves and DeLong's interval make their (transient) arrays of every distinct score.
+    slices = sliced.results()
+    del sliced
     found = plots(overall)
     if sample is not None:
         found["residuals"] = sample.records()
@@ -290,7 +298,7 @@ def evaluate_model(
         rows=rows,
         metrics=overall.result(),
         intervals={**boot.intervals(plan.confidence), **_rank_intervals(overall, plan)},
-        slices=sliced.results(),
+        slices=slices,
         plots=found,
         scores=scorer.method,
     )
@@ -312,6 +320,7 @@ def _rank_intervals(overall: Accumulator, plan: Plan) -> dict[str, Interval]:
 def _prediction_columns(
     plan: Plan,
     chunk: Any,
+    slice_values: dict[str, np.ndarray],
     positions: np.ndarray,
     y_true: np.ndarray,
     y_pred: np.ndarray,
@@ -328,5 +337,5 @@ def _prediction_columns(
     if plan.id_column is not None:
         out["id"] = chunk[plan.id_column].to_numpy()
     for name in plan.slice_columns:
-        out[slice_column(name)] = chunk[name].to_numpy()
+        out[slice_column(name)] = slice_values[name]
     return out

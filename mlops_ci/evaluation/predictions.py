@@ -296,6 +296,15 @@ def _check_names(names: Sequence[str], meta: PredictionsMeta) -> None:
         raise InputError("A predictions chunk needs the column 'id'.")
 
 
+def _dictionary_columns(schema: Any) -> list[str]:
+    """The columns worth dictionary-encoding: labels, slice values, ids, not ``row`` or
+    floats. A float column's values are nearly all distinct, so the writer's dictionary fills
+    and is dropped, at each row group, and that cost more than the rest of the write."""
+    import pyarrow as pa
+
+    return [f.name for f in schema if f.name != "row" and not pa.types.is_floating(f.type)]
+
+
 def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
@@ -355,7 +364,9 @@ class PredictionsWriter:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._temporary = _temporary(self.path)
-            self._writer = _pq().ParquetWriter(self._temporary, self._schema)
+            self._writer = _pq().ParquetWriter(
+                self._temporary, self._schema, use_dictionary=_dictionary_columns(self._schema)
+            )
         except OSError as exc:
             raise InputError(
                 f"Cannot write the predictions file {self.path}: {exc.strerror or exc}; "
