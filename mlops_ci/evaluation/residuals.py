@@ -50,7 +50,22 @@ class ResidualSample:
     def update(self, rows: Any, actual: Any, predicted: Any) -> None:
         """One chunk: the rows' 0-based positions, their targets and predictions."""
         rows = np.asarray(rows, dtype=np.int64)
-        keys = np.concatenate([self.keys, row_keys(rows, self.seed)])
+        new_keys = row_keys(rows, self.seed)
+        # Only keys at or below the bound can be among the smallest: the sample's largest key
+        # once it is full, else the chunk's own size-th smallest (ties kept, so that the exact
+        # choice below sees every candidate). Most of a chunk is dropped here, without sorting.
+        bound = None
+        if self.keys.size >= self.size:
+            bound = self.keys.max()
+        elif new_keys.size > self.size:
+            bound = np.partition(new_keys, self.size - 1)[self.size - 1]
+        if bound is not None:
+            chosen = new_keys <= bound
+            if not chosen.any():
+                return
+            rows, new_keys = rows[chosen], new_keys[chosen]
+            actual, predicted = np.asarray(actual)[chosen], np.asarray(predicted)[chosen]
+        keys = np.concatenate([self.keys, new_keys])
         every = np.concatenate([self.rows, rows])
         actual = np.concatenate([self.actual, np.asarray(actual, dtype=np.float64)])
         predicted = np.concatenate([self.predicted, np.asarray(predicted, dtype=np.float64)])
