@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlops_ci.collect import collect_report
 from mlops_ci.config import CONFIG_FILENAME, Config, load_config
 from mlops_ci.errors import EXIT_GATE_FAILED, EXIT_OK, ConfigError
 from mlops_ci.report import Report, load_report
@@ -91,6 +90,8 @@ def compute_report(
 
     *choice* is the base already chosen (`run` chooses it before the pipeline runs).
     """
+    from mlops_ci.collect import collect_report  # DVC's readers: not for the stage commands
+
     if choice is None:
         choice = choose_base(project, base=base, env=env)
     return collect_report(project.root, project.config, choice, env)
