@@ -244,7 +244,8 @@ def evaluate_model(
 
     def make() -> Accumulator:
         return accumulator(
-            plan.task, labels=plan.labels, pos_label=plan.pos_label, columns=columns
+            plan.task, labels=plan.labels, pos_label=plan.pos_label, columns=columns,
+            decision_scores=scorer.method == "decision_function",
         )
 
     overall = make()

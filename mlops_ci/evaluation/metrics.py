@@ -85,7 +85,9 @@ class BinaryAccumulator(_Accumulator):
     """Binary classification; *y_score* is the score (probability) of the positive class.
 
     The positive label is *pos_label*, else the second declared label, else 1 (as
-    scikit-learn's ``pos_label=1``); labels that are text need one of the first two.
+    scikit-learn's ``pos_label=1``); labels that are text need one of the first two. The scores
+    are taken as probabilities (log loss, Brier, calibration) when every one lies in [0, 1],
+    unless *decision_scores* says they are a decision function's, whatever their range.
     """
 
     task = "binary"
@@ -96,6 +98,7 @@ class BinaryAccumulator(_Accumulator):
         labels: Sequence[Any] | None = None,
         pos_label: Any = None,
         columns: Columns | None = None,
+        decision_scores: bool = False,
     ) -> None:
         super().__init__(columns)
         self.labels = Labels(labels, limit=2)
@@ -108,7 +111,7 @@ class BinaryAccumulator(_Accumulator):
             )
         self.counts = np.zeros(4, dtype=np.int64)  # tp, fp, fn, tn
         self.scores = ScoreCounts()
-        self.probabilities = True  # every score so far in [0, 1]
+        self.probabilities = not decision_scores  # every score so far in [0, 1]
         self.log_loss_sum = 0.0
         self.brier_sum = 0.0
         self.bin_count = np.zeros(CALIBRATION_BINS, dtype=np.int64)
@@ -312,10 +315,14 @@ def accumulator(
     labels: Sequence[Any] | None = None,
     pos_label: Any = None,
     columns: Columns | None = None,
+    decision_scores: bool = False,
 ) -> Accumulator:
-    """A fresh accumulator for *task* (one of TASKS)."""
+    """A fresh accumulator for *task* (one of TASKS); *decision_scores*: a binary task's scores
+    are a decision function's, never probabilities (see :class:`BinaryAccumulator`)."""
     if task == "binary":
-        return BinaryAccumulator(labels=labels, pos_label=pos_label, columns=columns)
+        return BinaryAccumulator(
+            labels=labels, pos_label=pos_label, columns=columns, decision_scores=decision_scores
+        )
     if task == "multiclass":
         return MulticlassAccumulator(labels=labels, columns=columns)
     if task == "regression":
