@@ -21,6 +21,8 @@ from mlops_ci.security import log_safe
 
 DEFAULT_METRICS = Path("eval/metrics.json")
 DEFAULT_PLOTS = Path("eval/plots")
+# the plots evaluate may write into --plots, as <name>.json and <name>.png (curves, images)
+PLOT_NAMES = ("confusion", "roc", "precision_recall", "calibration", "errors", "residuals")
 # mlops.yaml's model.task → the evaluation's task ("classification": binary or multiclass by
 # the number of classes the model learned)
 CONFIG_TASKS: dict[str, str] = {
@@ -84,6 +86,11 @@ def evaluate(
     check_writable("--metrics", metrics)
     if plots is not None:
         check_writable("--plots", plots, directory=True)
+    check_distinct(
+        inputs=[("the test table (--data)", data), ("the model (--model)", model),
+                ("the training sidecar", info or model.with_name(f"{model.stem}.train.json"))],
+        outputs=output_files(settings.predictions, metrics, evaluation_path(metrics), plots),
+    )
     loaded, recorded = load_evaluated_model(model, info=info, allow_pickle=allow_pickle)
     chosen, labels = model_task(loaded, settings.task, settings.task_source)
     plan = Plan(
@@ -132,6 +139,39 @@ def recorded_path(path: Path, cwd: Path) -> str:
                 return absolute.relative_to(root).as_posix()
             break
     return path.as_posix()
+
+
+def output_files(
+    predictions: Path, metrics: Path, evaluation: Path, plots: Path | None
+) -> list[tuple[str, Path]]:
+    """Every path evaluate may write, each with how to name it in a message."""
+    out = [("--predictions", predictions), ("--metrics", metrics),
+           ("evaluation.json (beside --metrics)", evaluation)]
+    if plots is not None:
+        out.append(("--plots", plots))
+        out += [(f"--plots' {name}{suffix}", plots / f"{name}{suffix}")
+                for name in PLOT_NAMES for suffix in (".json", ".png")]
+    return out
+
+
+def check_distinct(
+    *, inputs: Sequence[tuple[str, Path]], outputs: Sequence[tuple[str, Path]]
+) -> None:
+    """Refuse, before anything is written, an output that is an input or another output
+    (compared as real paths, links followed): one of the two would be lost."""
+    import os
+
+    seen: dict[str, tuple[str, Path]] = {}
+    for role, path in [*inputs, *outputs]:
+        real = os.path.realpath(path)
+        if real in seen and (role, path) in outputs:
+            other, other_path = seen[real]
+            raise InputError(
+                f"{role} {path.as_posix()} is the same file as {other} {other_path.as_posix()}; "
+                "evaluate would overwrite one with the other, so nothing was written; give "
+                "each output its own path."
+            )
+        seen.setdefault(real, (role, path))
 
 
 def check_writable(flag: str, path: Path, *, directory: bool = False) -> None:
