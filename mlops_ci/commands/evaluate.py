@@ -11,12 +11,15 @@ one; a pickle only with ``--allow-pickle``. See docs/evaluate.md.
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from mlops_ci.errors import EXIT_OK, InputError
+from mlops_ci.files import check_writable_file
 from mlops_ci.security import log_safe
 
 DEFAULT_METRICS = Path("eval/metrics.json")
@@ -84,6 +87,8 @@ def evaluate(
     evaluation_path(metrics)  # refuse a metrics file named evaluation.json before any work
     check_writable("--predictions", settings.predictions)
     check_writable("--metrics", metrics)
+    for path in (settings.predictions, metrics, evaluation_path(metrics)):
+        check_writable_file(path, replace_links=True)  # not a directory, FIFO or device
     if plots is not None:
         check_writable("--plots", plots, directory=True)
     check_distinct(
@@ -114,15 +119,19 @@ def evaluate(
         model=recorded_path(model, Path.cwd()),
         data=recorded_path(data, Path.cwd()),
     )
-    with (
-        PredictionsWriter(settings.predictions, meta) as writer,
-        _bar(data, progress, stderr) as bar,
-    ):
-        evaluated = evaluate_model(loaded, plan, writer, on_chunk=bar)
+    # the predictions go to a temporary name first, moved into place with the other outputs
+    staged = settings.predictions.with_name(
+        f".{settings.predictions.name}.{os.getpid()}.{secrets.token_hex(4)}.new"
+    )
+    try:
+        with PredictionsWriter(staged, meta) as writer, _bar(data, progress, stderr) as bar:
+            evaluated = evaluate_model(loaded, plan, writer, on_chunk=bar)
         written = write_outputs(
             evaluated, plan, metrics_path=metrics, plots_dir=plots, images=images,
-            title=model.name,
+            title=model.name, predictions=(staged, settings.predictions),
         )
+    finally:
+        staged.unlink(missing_ok=True)
     print(log_safe(summary(evaluated, plan, [settings.predictions, *written])), file=stdout)
     return EXIT_OK
 
@@ -130,8 +139,6 @@ def evaluate(
 def recorded_path(path: Path, cwd: Path) -> str:
     """*path* as the predictions file records it: relative to the DVC repository around *cwd*
     (the directory holding ``.dvc``), as DVC names its outputs; as given outside one."""
-    import os
-
     absolute = Path(os.path.abspath(cwd / path))
     for root in (cwd, *cwd.parents):
         if (root / ".dvc").is_dir():
@@ -159,8 +166,6 @@ def check_distinct(
 ) -> None:
     """Refuse, before anything is written, an output that is an input or another output
     (compared as real paths, links followed): one of the two would be lost."""
-    import os
-
     seen: dict[str, tuple[str, Path]] = {}
     for role, path in [*inputs, *outputs]:
         real = os.path.realpath(path)
@@ -237,8 +242,6 @@ def config_task(name: str, path: Path) -> tuple[str, str]:
 
 def _inside(root: Path, relative: str, what: str) -> Path:
     """*relative* (a path mlops.yaml names) under *root*, refused when it leaves it."""
-    import os
-
     from mlops_ci.security import resolve_inside
 
     resolve_inside(root, relative, what=what)
