@@ -77,6 +77,25 @@ def column_names(input_path: Path) -> list[str]:
         raise InputError(f"Cannot read {input_path} as parquet: {exc}") from exc
 
 
+def duplicated_columns(input_path: Path) -> list[str]:
+    """The column names the input's header (CSV, as written: pandas would rename the second
+    ``x`` to ``x.1``) or schema (parquet) holds more than once."""
+    if _format(input_path) == "csv":
+        import csv
+
+        try:
+            with open(input_path, newline="", encoding="utf-8", errors="replace") as stream:
+                names = next(csv.reader(stream), [])
+        except (OSError, csv.Error) as exc:
+            raise InputError(f"Cannot read {input_path} as CSV: {exc}") from exc
+    else:
+        names = column_names(input_path)
+    seen: dict[str, int] = {}
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+    return [name for name, count in seen.items() if count > 1]
+
+
 def read_chunks(
     input_path: Path, chunk_rows: int, columns: Sequence[str] | None = None
 ) -> Iterator[Any]:

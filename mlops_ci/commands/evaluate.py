@@ -104,6 +104,7 @@ def evaluate(
         replicates=settings.replicates, seed=settings.seed, chunk_rows=chunk_rows,
     )
     present = check_table(plan)
+    check_unique_columns(data)
     features = choose_features(
         loaded, data, present, target=target, id_column=id_column, recorded=recorded
     )
@@ -177,6 +178,20 @@ def check_distinct(
                 "each output its own path."
             )
         seen.setdefault(real, (role, path))
+
+
+def check_unique_columns(data: Path) -> None:
+    """Refuse a test table that names a column twice: which of the two is the model's feature,
+    the target or a slice would be a guess (and pandas renames the second one of a CSV)."""
+    from mlops_ci.predict_chunks import duplicated_columns
+
+    twice = duplicated_columns(data)
+    if twice:
+        shown = ", ".join(repr(name) for name in twice[:10])
+        raise InputError(
+            f"The test data {data} has more than one column named {shown}; give every column "
+            "its own name."
+        )
 
 
 def check_writable(flag: str, path: Path, *, directory: bool = False) -> None:
