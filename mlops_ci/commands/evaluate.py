@@ -137,9 +137,18 @@ def evaluate(
     return EXIT_OK
 
 
-def recorded_path(path: Path, cwd: Path) -> str:
+def recorded_path(path: Path, cwd: Path) -> str | None:
     """*path* as the predictions file records it: relative to the DVC repository around *cwd*
-    (the directory holding ``.dvc``), as DVC names its outputs; as given outside one."""
+    (the directory holding ``.dvc``), as DVC names its outputs; as given outside one. None for
+    a path that cannot be named so (absolute, or climbing out with ``..``): the gates read
+    these names as paths inside the repository."""
+    from mlops_ci.evaluation.predictions_checks import escapes
+
+    named = _repository_path(path, cwd)
+    return None if escapes(named) else named
+
+
+def _repository_path(path: Path, cwd: Path) -> str:
     absolute = Path(os.path.abspath(cwd / path))
     for root in (cwd, *cwd.parents):
         if (root / ".dvc").is_dir():
