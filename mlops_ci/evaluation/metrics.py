@@ -285,17 +285,36 @@ class RegressionAccumulator(_Accumulator):
         guess = numbers(y_pred, self.columns.prediction, first)
         if self.shift is None:
             self.shift = float(truth[0])
-        err = guess - truth
-        centred = truth - self.shift
-        self.sums += [
-            err.sum(),
-            np.abs(err).sum(),
-            (err * err).sum(),
-            centred.sum(),
-            (centred * centred).sum(),
-        ]
+        with np.errstate(over="ignore", invalid="ignore"):
+            err = guess - truth
+            centred = truth - self.shift
+            squares = (err * err, centred * centred)
+            sums = self.sums + np.array(
+                [err.sum(), np.abs(err).sum(), squares[0].sum(), centred.sum(), squares[1].sum()]
+            )
+        if not np.isfinite(sums).all():
+            self._overflow(squares, truth, guess, first)
+        self.sums = sums
         self.errors.update(err)
         self.rows += len(truth)
+
+    def _overflow(
+        self, squares: tuple[np.ndarray, np.ndarray], truth: np.ndarray, guess: np.ndarray,
+        first: int,
+    ) -> None:
+        """The InputError of values so large that the sums of squares leave float64's range."""
+        huge = ~np.isfinite(squares[0]) | ~np.isfinite(squares[1])
+        where = ""
+        if huge.any():
+            i = int(np.argmax(huge))
+            where = (f" (row {first + i}: {self.columns.target} {truth[i]:.6g}, "
+                     f"{self.columns.prediction} {guess[i]:.6g})")
+        raise InputError(
+            f"The values of {self.columns.target!r} and {self.columns.prediction!r} are too "
+            f"large{where}: their squares overflow a float64, so mse, rmse and r2 cannot be "
+            "computed; rescale the target (say, to thousands or millions) before "
+            "training and evaluating."
+        )
 
     def result(self) -> dict[str, float]:
         self._require_rows()
