@@ -38,7 +38,8 @@ def install_plot_templates(project_root: Path) -> list[Path]:
     """Copy every template of PLOT_TEMPLATES into ``<project_root>/.dvc/plots/``; the files
     written. A file of the same name already there (the user's, or ours) is left as it is.
 
-    The project must be a DVC repository; ``.dvc/plots`` must resolve inside it.
+    The project must be a DVC repository; ``.dvc/plots`` must resolve inside it and be a
+    directory (or not exist yet): a file or a dangling link there is an InputError.
     """
     if not (project_root / ".dvc").is_dir():
         raise InputError(
@@ -46,6 +47,12 @@ def install_plot_templates(project_root: Path) -> list[Path]:
             "would not find a plot template there; run `dvc init` first."
         )
     directory = resolve_inside(project_root, TEMPLATES_DIR, what="DVC's plot templates folder")
+    given = project_root / TEMPLATES_DIR
+    if os.path.lexists(given) and not given.is_dir():  # a file, or a link to no directory
+        raise InputError(
+            f"{given} is not a directory (it is a file, or a link to "
+            "nothing), so DVC's plot templates cannot go there; move it away and run again."
+        )
     directory.mkdir(exist_ok=True)
     written = []
     for name in PLOT_TEMPLATES:

@@ -1,18 +1,21 @@
 """Small file helpers shared by the writers and readers.
 
 Writes never destroy: a file is replaced whole (a temporary beside it, then a rename), a
-symlink is written through and kept, and a directory, FIFO or device at the target is refused
-before anything is written. Several files can be written as a set, so that a failure leaves
-the old set, not a mixture.
+symlink is written through and kept (or, with ``replace_links``, replaced by the new file and
+never written through: DVC's cache behind a ``cache.type symlink`` output stays as DVC wrote
+it), and a directory, FIFO or device at the target is refused before anything is written.
+Several files can be written as a set (:func:`replace_all`): when one rename fails, the files
+already replaced are put back, so a failure leaves the old set, not a mixture.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +25,8 @@ from mlops_ci.security import read_regular_file, special_file_problem
 
 
 @dataclass(frozen=True)
-class _Staged:
-    target: Path  # the real file to replace (a symlink's target, when the path is a symlink)
+class Staged:
+    target: Path  # the file to replace (a symlink's target, when written through)
     temporary: Path  # the new content, beside the target, on the same filesystem
 
 
@@ -32,29 +35,107 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_texts_atomic({path: text})
 
 
-def write_texts_atomic(files: Mapping[Path, str]) -> None:
+def write_texts_atomic(files: Mapping[Path, str], *, replace_links: bool = False) -> None:
     """Write every file of *files* or none: all are encoded and staged before any is replaced.
 
     A target that is a symlink is written through (its real file is replaced, the link is
-    kept); a dangling or looping symlink, a directory, a FIFO, a device, or a path under a
+    kept), or with *replace_links* the link itself is replaced by a regular file; a dangling or
+    looping symlink (when written through), a directory, a FIFO, a device, or a path under a
     regular file is refused with an InputError naming it, and nothing is written.
     """
-    contents = [(_writable_target(path), text.encode("utf-8")) for path, text in files.items()]
-    staged: list[_Staged] = []
+    staged = stage_texts(files, replace_links=replace_links)
+    try:
+        replace_all([(one.temporary, one.target) for one in staged])
+    finally:
+        for one in staged:
+            one.temporary.unlink(missing_ok=True)
+
+
+def stage_texts(files: Mapping[Path, str], *, replace_links: bool = False) -> list[Staged]:
+    """Every file of *files* written to a temporary beside its target, nothing replaced yet;
+    the caller renames them (:func:`replace_all`) and removes what is left. Refusals as
+    :func:`write_texts_atomic`'s."""
+    contents = [
+        (_writable_target(path, replace_links=replace_links), text.encode("utf-8"))
+        for path, text in files.items()
+    ]
+    staged: list[Staged] = []
     target = None
     try:
         for target, data in contents:
             staged.append(_stage(target, data))
-        for one in staged:
-            target = one.target
-            os.replace(one.temporary, one.target)
-    except OSError as exc:
-        raise InputError(
-            f"Cannot write {target}: {exc.strerror or exc}; choose a writable path."
-        ) from None
-    finally:
+    except BaseException as exc:
         for one in staged:
             one.temporary.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise InputError(
+                f"Cannot write {target}: {exc.strerror or exc}; choose a writable path."
+            ) from None
+        raise
+    return staged
+
+
+def replace_all(moves: Sequence[tuple[Path, Path]]) -> None:
+    """Rename each ``(new file, destination)`` of *moves*, in order, or none of them.
+
+    A destination that is a directory is refused before anything moves. Each existing
+    destination is kept aside (a hard link beside it, else a rename) until every rename has
+    succeeded; when one fails, every destination replaced so far is put back as it was (a
+    new one removed) and an InputError names the one that failed. A symlink at a destination
+    is replaced, not written through. Only an interruption of the process itself (a kill)
+    between two renames can leave some files new and the rest old: put the files a reader
+    trusts most last.
+    """
+    for _, destination in moves:
+        if destination.is_dir() and not destination.is_symlink():
+            raise InputError(
+                f"Cannot write {destination}: it is a directory; remove it or choose another "
+                "path. Nothing was written."
+            )
+    done: list[tuple[Path, Path | None]] = []  # (destination, where its old file is kept)
+    current: Path | None = None
+    try:
+        for new, destination in moves:
+            current = destination
+            done.append((destination, _keep_aside(destination)))
+            os.replace(new, destination)
+    except OSError as exc:
+        _put_back(done)
+        raise InputError(
+            f"Cannot write {current}: {exc.strerror or exc}; choose a writable path. The files "
+            "already replaced were put back as they were."
+        ) from None
+    for _, kept in done:
+        if kept is not None:
+            kept.unlink(missing_ok=True)
+
+
+def _keep_aside(destination: Path) -> Path | None:
+    """A name beside *destination* that holds its current file (None when there is none)."""
+    if not os.path.lexists(destination):
+        return None
+    kept = destination.with_name(f".{destination.name}.{os.getpid()}.{secrets.token_hex(4)}.old")
+    try:  # a second name for the same file: the destination never goes missing
+        os.link(destination, kept, follow_symlinks=False)
+    except OSError:  # a filesystem without hard links
+        os.replace(destination, kept)
+    return kept
+
+
+def _put_back(done: Sequence[tuple[Path, Path | None]]) -> None:
+    """Undo :func:`replace_all`'s renames so far, last first; best effort."""
+    for destination, kept in reversed(done):
+        with contextlib.suppress(OSError):
+            if kept is None:
+                destination.unlink(missing_ok=True)
+            else:
+                os.replace(kept, destination)
+
+
+def check_writable_file(path: Path, *, replace_links: bool = False) -> None:
+    """Refuse, before any slow work, a *path* that a write would refuse (see
+    :func:`write_texts_atomic`)."""
+    _writable_target(path, replace_links=replace_links)
 
 
 def check_output_directory(directory: Path, *, what: str) -> None:
@@ -68,9 +149,17 @@ def check_output_directory(directory: Path, *, what: str) -> None:
         )
 
 
-def _writable_target(path: Path) -> Path:
-    """The real file that writing *path* replaces; InputError when it must not be replaced."""
+def _writable_target(path: Path, *, replace_links: bool = False) -> Path:
+    """The file that writing *path* replaces (the real file behind a symlink, or with
+    *replace_links* the link itself); InputError when it must not be replaced."""
     absolute = Path(os.path.abspath(path))
+    if replace_links and absolute.is_symlink():
+        blocker = _file_on_the_way(Path(os.path.realpath(absolute.parent)))
+        if blocker is not None:
+            raise InputError(
+                f"Cannot write {path}: {blocker} is a file, not a directory; choose another path."
+            )
+        return Path(os.path.realpath(absolute.parent)) / absolute.name
     if absolute.is_symlink():
         try:
             real = Path(os.path.realpath(absolute, strict=True))
@@ -104,17 +193,18 @@ def _file_on_the_way(directory: Path) -> Path | None:
     return None
 
 
-def _stage(target: Path, data: bytes) -> _Staged:
-    """*data* in a new file beside *target*, with the permissions *target* has (if it exists)."""
+def _stage(target: Path, data: bytes) -> Staged:
+    """*data* in a new file beside *target*, with the permissions *target* has (if it exists
+    and is not a symlink, which is replaced by a file of the default permissions)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     # O_EXCL and O_NOFOLLOW: never open something another process put at the temporary name.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(temporary, flags, 0o666)  # the umask applies, as for any new file
-    staged = _Staged(target=target, temporary=temporary)
+    staged = Staged(target=target, temporary=temporary)
     try:
         try:
-            existing = os.stat(target)
+            existing = None if target.is_symlink() else os.stat(target)
         except FileNotFoundError:
             existing = None
         if existing is not None:

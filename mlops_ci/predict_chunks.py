@@ -79,15 +79,72 @@ def column_names(input_path: Path) -> list[str]:
         raise InputError(f"Cannot read {input_path} as parquet: {exc}") from exc
 
 
+def duplicated_columns(input_path: Path) -> list[str]:
+    """The column names the input's header (CSV, as written: pandas would rename the second
+    ``x`` to ``x.1``) or schema (parquet) holds more than once."""
+    if _format(input_path) == "csv":
+        import csv
+
+        try:
+            with open(input_path, newline="", encoding="utf-8", errors="replace") as stream:
+                names = next(csv.reader(stream), [])
+        except (OSError, csv.Error) as exc:
+            raise InputError(f"Cannot read {input_path} as CSV: {exc}") from exc
+    else:
+        names = column_names(input_path)
+    seen: dict[str, int] = {}
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+    return [name for name, count in seen.items() if count > 1]
+
+
+def fixed_dtypes(input_path: Path, columns: Sequence[str], chunk_rows: int) -> dict[str, Any]:
+    """For a CSV, the dtype of each of *columns* over the whole file, for :func:`read_chunks`.
+
+    pandas infers each chunk's dtypes on its own: a label column whose text (``"x"``) comes
+    late reads as integers in the first chunks and as text after, and the results would
+    depend on the chunk size. A first pass reads only *columns*, a chunk at a time, and
+    decides once what pandas would decide for the whole column: one dtype when every chunk
+    has it, float64 for integers and floats (a missing value makes integers floats), else
+    text (``str``). Empty for parquet, whose schema fixes the types.
+    """
+    pandas = _pandas()
+    wanted = list(dict.fromkeys(columns))
+    if _format(input_path) != "csv" or not wanted:
+        return {}
+    found: dict[str, set[Any]] = {name: set() for name in wanted}
+    try:
+        for chunk in pandas.read_csv(input_path, chunksize=chunk_rows, usecols=wanted):
+            for name in wanted:
+                found[name].add(chunk[name].dtype)
+    except (OSError, ValueError, pandas.errors.ParserError) as exc:
+        raise InputError(f"Cannot read {input_path} as CSV: {exc}") from exc
+    decided: dict[str, Any] = {}
+    for name, kinds in found.items():
+        if len(kinds) == 1:
+            decided[name] = kinds.pop()
+        elif kinds and all(kind.kind in "iuf" for kind in kinds):
+            decided[name] = "float64"
+        else:
+            decided[name] = str
+    return decided
+
+
 def read_chunks(
-    input_path: Path, chunk_rows: int, columns: Sequence[str] | None = None
+    input_path: Path,
+    chunk_rows: int,
+    columns: Sequence[str] | None = None,
+    dtypes: dict[str, Any] | None = None,
 ) -> Iterator[Any]:
-    """The input's rows as DataFrames of at most *chunk_rows* rows (only *columns*, if given)."""
+    """The input's rows as DataFrames of at most *chunk_rows* rows (only *columns*, if given);
+    a CSV's *dtypes* (see :func:`fixed_dtypes`) fix those columns' types in every chunk."""
     pandas = _pandas()
     wanted = list(columns) if columns is not None else None
     if _format(input_path) == "csv":
         try:
-            yield from pandas.read_csv(input_path, chunksize=chunk_rows, usecols=wanted)
+            yield from pandas.read_csv(
+                input_path, chunksize=chunk_rows, usecols=wanted, dtype=dtypes or None
+            )
         except (OSError, ValueError, pandas.errors.ParserError) as exc:
             raise InputError(f"Cannot read {input_path} as CSV: {exc}") from exc
         return

@@ -378,4 +378,5 @@ def test_the_predictions_record_paths_relative_to_the_dvc_repository(tmp_path: P
     assert recorded_path(Path("../data/test.csv"), stage) == "data/test.csv"
     assert recorded_path(Path("eval/m.json"), tmp_path) == "eval/m.json"  # no repository here
     outside = tmp_path / "elsewhere.csv"
-    assert recorded_path(outside, stage) == outside.as_posix()
+    assert recorded_path(outside, stage) is None  # absolute: no name inside the repository
+    assert recorded_path(Path("../x.csv"), tmp_path) is None  # no repository, and climbs out

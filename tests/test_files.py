@@ -214,3 +214,53 @@ def _catch(errors: list[BaseException], path: Path) -> None:
 def test_read_json_refuses_a_device(tmp_path: Path):
     with pytest.raises(InputError, match=r"^The thing null is a device, not a file"):
         read(Path("/dev/null"))
+
+
+def test_replace_all_puts_back_every_file_it_replaced_when_a_later_rename_fails(tmp_path: Path):
+    from mlops_ci.files import replace_all
+
+    (tmp_path / "a.json").write_text("old a")
+    (tmp_path / "b.json").write_text("old b")
+    (tmp_path / "new-a").write_text("new a")
+    (tmp_path / "new-b").write_text("new b")
+    moves = [(tmp_path / "new-a", tmp_path / "a.json"), (tmp_path / "new-b", tmp_path / "b.json"),
+             (tmp_path / "new-c", tmp_path / "c.json")]  # new-c is gone: its rename fails
+    with pytest.raises(InputError, match=r"c\.json: .*put back as they were"):
+        replace_all(moves)
+    assert (tmp_path / "a.json").read_text() == "old a"
+    assert (tmp_path / "b.json").read_text() == "old b"
+    assert not (tmp_path / "c.json").exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".old")]
+
+
+def test_replace_all_refuses_a_directory_before_it_moves_anything(tmp_path: Path):
+    from mlops_ci.files import replace_all
+
+    (tmp_path / "a.json").write_text("old a")
+    (tmp_path / "new-a").write_text("new a")
+    (tmp_path / "new-b").write_text("new b")
+    (tmp_path / "b.png").mkdir()
+    with pytest.raises(InputError, match=r"b\.png: it is a directory"):
+        replace_all([(tmp_path / "new-a", tmp_path / "a.json"),
+                     (tmp_path / "new-b", tmp_path / "b.png")])
+    assert (tmp_path / "a.json").read_text() == "old a"
+    assert (tmp_path / "b.png").is_dir()
+
+
+@pytest.mark.parametrize("dangling", [False, True])
+def test_write_texts_atomic_can_replace_a_symlink_instead_of_writing_through_it(
+    tmp_path: Path, dangling: bool
+):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    real = cache / "ab12"
+    if not dangling:
+        real.write_text("cached")
+        real.chmod(0o444)
+    link = tmp_path / "roc.json"
+    link.symlink_to(real)
+    write_texts_atomic({link: "new"}, replace_links=True)
+    assert not link.is_symlink() and link.read_text() == "new"
+    assert stat.S_IMODE(link.stat().st_mode) != 0o444  # not the cache object's permissions
+    assert (real.read_text() == "cached") if not dangling else not real.exists()
+    assert no_temporaries(tmp_path) and no_temporaries(cache)

@@ -11,16 +11,21 @@ one; a pickle only with ``--allow-pickle``. See docs/evaluate.md.
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from mlops_ci.errors import EXIT_OK, InputError
+from mlops_ci.files import check_writable_file
 from mlops_ci.security import log_safe
 
 DEFAULT_METRICS = Path("eval/metrics.json")
 DEFAULT_PLOTS = Path("eval/plots")
+# the plots evaluate may write into --plots, as <name>.json and <name>.png (curves, images)
+PLOT_NAMES = ("confusion", "roc", "precision_recall", "calibration", "errors", "residuals")
 # mlops.yaml's model.task → the evaluation's task ("classification": binary or multiclass by
 # the number of classes the model learned)
 CONFIG_TASKS: dict[str, str] = {
@@ -82,8 +87,15 @@ def evaluate(
     evaluation_path(metrics)  # refuse a metrics file named evaluation.json before any work
     check_writable("--predictions", settings.predictions)
     check_writable("--metrics", metrics)
+    for path in (settings.predictions, metrics, evaluation_path(metrics)):
+        check_writable_file(path, replace_links=True)  # not a directory, FIFO or device
     if plots is not None:
         check_writable("--plots", plots, directory=True)
+    check_distinct(
+        inputs=[("the test table (--data)", data), ("the model (--model)", model),
+                ("the training sidecar", info or model.with_name(f"{model.stem}.train.json"))],
+        outputs=output_files(settings.predictions, metrics, evaluation_path(metrics), plots),
+    )
     loaded, recorded = load_evaluated_model(model, info=info, allow_pickle=allow_pickle)
     chosen, labels = model_task(loaded, settings.task, settings.task_source)
     plan = Plan(
@@ -92,6 +104,7 @@ def evaluate(
         replicates=settings.replicates, seed=settings.seed, chunk_rows=chunk_rows,
     )
     present = check_table(plan)
+    check_unique_columns(data)
     features = choose_features(
         loaded, data, present, target=target, id_column=id_column, recorded=recorded
     )
@@ -107,24 +120,35 @@ def evaluate(
         model=recorded_path(model, Path.cwd()),
         data=recorded_path(data, Path.cwd()),
     )
-    with (
-        PredictionsWriter(settings.predictions, meta) as writer,
-        _bar(data, progress, stderr) as bar,
-    ):
-        evaluated = evaluate_model(loaded, plan, writer, on_chunk=bar)
+    # the predictions go to a temporary name first, moved into place with the other outputs
+    staged = settings.predictions.with_name(
+        f".{settings.predictions.name}.{os.getpid()}.{secrets.token_hex(4)}.new"
+    )
+    try:
+        with PredictionsWriter(staged, meta) as writer, _bar(data, progress, stderr) as bar:
+            evaluated = evaluate_model(loaded, plan, writer, on_chunk=bar)
         written = write_outputs(
             evaluated, plan, metrics_path=metrics, plots_dir=plots, images=images,
-            title=model.name,
+            title=model.name, predictions=(staged, settings.predictions),
         )
+    finally:
+        staged.unlink(missing_ok=True)
     print(log_safe(summary(evaluated, plan, [settings.predictions, *written])), file=stdout)
     return EXIT_OK
 
 
-def recorded_path(path: Path, cwd: Path) -> str:
+def recorded_path(path: Path, cwd: Path) -> str | None:
     """*path* as the predictions file records it: relative to the DVC repository around *cwd*
-    (the directory holding ``.dvc``), as DVC names its outputs; as given outside one."""
-    import os
+    (the directory holding ``.dvc``), as DVC names its outputs; as given outside one. None for
+    a path that cannot be named so (absolute, or climbing out with ``..``): the gates read
+    these names as paths inside the repository."""
+    from mlops_ci.evaluation.predictions_checks import escapes
 
+    named = _repository_path(path, cwd)
+    return None if escapes(named) else named
+
+
+def _repository_path(path: Path, cwd: Path) -> str:
     absolute = Path(os.path.abspath(cwd / path))
     for root in (cwd, *cwd.parents):
         if (root / ".dvc").is_dir():
@@ -132,6 +156,51 @@ def recorded_path(path: Path, cwd: Path) -> str:
                 return absolute.relative_to(root).as_posix()
             break
     return path.as_posix()
+
+
+def output_files(
+    predictions: Path, metrics: Path, evaluation: Path, plots: Path | None
+) -> list[tuple[str, Path]]:
+    """Every path evaluate may write, each with how to name it in a message."""
+    out = [("--predictions", predictions), ("--metrics", metrics),
+           ("evaluation.json (beside --metrics)", evaluation)]
+    if plots is not None:
+        out.append(("--plots", plots))
+        out += [(f"--plots' {name}{suffix}", plots / f"{name}{suffix}")
+                for name in PLOT_NAMES for suffix in (".json", ".png")]
+    return out
+
+
+def check_distinct(
+    *, inputs: Sequence[tuple[str, Path]], outputs: Sequence[tuple[str, Path]]
+) -> None:
+    """Refuse, before anything is written, an output that is an input or another output
+    (compared as real paths, links followed): one of the two would be lost."""
+    seen: dict[str, tuple[str, Path]] = {}
+    for role, path in [*inputs, *outputs]:
+        real = os.path.realpath(path)
+        if real in seen and (role, path) in outputs:
+            other, other_path = seen[real]
+            raise InputError(
+                f"{role} {path.as_posix()} is the same file as {other} {other_path.as_posix()}; "
+                "evaluate would overwrite one with the other, so nothing was written; give "
+                "each output its own path."
+            )
+        seen.setdefault(real, (role, path))
+
+
+def check_unique_columns(data: Path) -> None:
+    """Refuse a test table that names a column twice: which of the two is the model's feature,
+    the target or a slice would be a guess (and pandas renames the second one of a CSV)."""
+    from mlops_ci.predict_chunks import duplicated_columns
+
+    twice = duplicated_columns(data)
+    if twice:
+        shown = ", ".join(repr(name) for name in twice[:10])
+        raise InputError(
+            f"The test data {data} has more than one column named {shown}; give every column "
+            "its own name."
+        )
 
 
 def check_writable(flag: str, path: Path, *, directory: bool = False) -> None:
@@ -197,8 +266,6 @@ def config_task(name: str, path: Path) -> tuple[str, str]:
 
 def _inside(root: Path, relative: str, what: str) -> Path:
     """*relative* (a path mlops.yaml names) under *root*, refused when it leaves it."""
-    import os
-
     from mlops_ci.security import resolve_inside
 
     resolve_inside(root, relative, what=what)

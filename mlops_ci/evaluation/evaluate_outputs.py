@@ -9,9 +9,12 @@
   ``precision_recall``, ``calibration``, ``errors``, ``residuals``);
 - ``<plots>/<name>.png``, drawn by ``mlops_ci.evaluation.images`` (matplotlib).
 
-Everything is staged first: JSON files are written as one set (``files.write_texts_atomic``) and
-images are drawn into a temporary directory and moved in after, so a failure leaves the previous
-outputs, not a mixture.
+Everything is staged first — the predictions file (written by the caller to a temporary
+name), the JSON files beside their targets, the images in a temporary directory — and then
+renamed into place as one set (``files.replace_all``): the predictions first, then the images,
+the JSON files last. A rename that fails puts back every file already replaced, so a failure
+leaves the previous outputs, not a mixture. A symlink at an output (DVC's ``cache.type
+symlink``) is replaced by the new file, never written through into DVC's cache.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 from mlops_ci.errors import InputError
 from mlops_ci.evaluation.curves import Records
 from mlops_ci.evaluation.evaluate_run import Evaluated, Plan
-from mlops_ci.files import write_texts_atomic
+from mlops_ci.files import replace_all, stage_texts
 
 EVALUATION_JSON = "evaluation.json"
 DELONG = frozenset({"roc_auc"})  # the rank metric with an interval, DeLong's
@@ -137,27 +140,6 @@ def draw_images(
     return staging, [Path(p) for p in drawn]
 
 
-def move_images(staging: Path | None, images: list[Path], plots_dir: Path) -> list[Path]:
-    """Move the drawn images into *plots_dir*; returns where they are now."""
-    if staging is None:
-        return []
-    moved = []
-    try:
-        plots_dir.mkdir(parents=True, exist_ok=True)
-        for image in images:
-            target = plots_dir / image.name
-            os.replace(image, target)
-            moved.append(target)
-    except OSError as exc:
-        raise InputError(
-            f"Cannot write the images into {plots_dir}: {exc.strerror or exc}; choose a "
-            "writable directory (--plots)."
-        ) from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return moved
-
-
 def write_outputs(
     evaluated: Evaluated,
     plan: Plan,
@@ -166,21 +148,39 @@ def write_outputs(
     plots_dir: Path | None,
     images: bool,
     title: str | None,
+    predictions: tuple[Path, Path] | None = None,
 ) -> list[Path]:
-    """Write metrics.json, evaluation.json, the plot data and the images; returns the paths."""
+    """Write metrics.json, evaluation.json, the plot data and the images, and move
+    *predictions* (``(its complete temporary file, its destination)``) into place with them,
+    all or none; returns the paths written (the predictions' not included)."""
     texts = output_texts(evaluated, plan, metrics_path=metrics_path, plots_dir=plots_dir)
     staging: Path | None = None
     drawn: list[Path] = []
     if images and plots_dir is not None:
         staging, drawn = draw_images(evaluated.plots, plots_dir, title=title)
     try:
-        write_texts_atomic(texts)
-    except BaseException:
+        staged = stage_texts(texts, replace_links=True)
+        try:
+            moves = [predictions] if predictions is not None else []
+            if plots_dir is not None and drawn:
+                _make_directory(plots_dir)
+                moves += [(image, plots_dir / image.name) for image in drawn]
+            replace_all([*moves, *((one.temporary, one.target) for one in staged)])
+        finally:
+            for one in staged:
+                one.temporary.unlink(missing_ok=True)
+    finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
-        raise
-    written = list(texts)
-    if plots_dir is not None:
-        written += move_images(staging, drawn, plots_dir)
-    return written
+    return [*texts, *(plots_dir / image.name for image in drawn if plots_dir is not None)]
+
+
+def _make_directory(plots_dir: Path) -> None:
+    try:
+        plots_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"Cannot write the images into {plots_dir}: {exc.strerror or exc}; choose a "
+            "writable directory (--plots)."
+        ) from None
 

@@ -28,7 +28,7 @@ from mlops_ci.evaluation.predictions import PredictionsWriter, proba_column, sli
 from mlops_ci.evaluation.residuals import ResidualSample
 from mlops_ci.evaluation.slices import SlicedAccumulators, Spec
 from mlops_ci.evaluation.stream import check_columns
-from mlops_ci.predict_chunks import column_names, read_chunks
+from mlops_ci.predict_chunks import column_names, fixed_dtypes, read_chunks
 from mlops_ci.security import special_file_problem
 
 TASKS = ("binary", "multiclass", "regression")
@@ -246,7 +246,8 @@ def evaluate_model(
 
     def make() -> Accumulator:
         return accumulator(
-            plan.task, labels=plan.labels, pos_label=plan.pos_label, columns=columns
+            plan.task, labels=plan.labels, pos_label=plan.pos_label, columns=columns,
+            decision_scores=scorer.method == "decision_function",
         )
 
     overall = make()
@@ -258,7 +259,9 @@ def evaluate_model(
     extra = [plan.id_column] if plan.id_column else []
     wanted = list(dict.fromkeys([*plan.features, plan.target, *extra, *plan.slice_columns]))
     rows = 0
-    for chunk in read_chunks(plan.data, plan.chunk_rows, wanted):
+    # the target, id and slice columns' types, decided once for the whole file (CSV)
+    fixed = fixed_dtypes(plan.data, [plan.target, *extra, *plan.slice_columns], plan.chunk_rows)
+    for chunk in read_chunks(plan.data, plan.chunk_rows, wanted, fixed):
         if len(chunk) == 0:  # a header-only CSV reads as one empty chunk
             continue
         first = rows + 1

@@ -3,7 +3,7 @@
 :class:`Side` holds one revision's accumulators (all rows, each slice a gate names, and, read
 alone, its bootstrap); :class:`Pair` the paired bootstrap and McNemar's test of base and head
 on the same rows, whose targets (and ids) must agree row by row. A slice's rows are those whose
-value equals the gate's, or equals it as text, as ``slices.py`` matches them. numpy is imported
+value is the gate's by ``slices.same_value``, the rule evaluate's slices use. numpy is imported
 here; `mlops-ci --help` never imports this module.
 """
 
@@ -20,6 +20,7 @@ from mlops_ci.evaluation.checks import python_label
 from mlops_ci.evaluation.metrics import Accumulator, accumulator
 from mlops_ci.evaluation.predictions import PROBA_PREFIX, PredictionsMeta, slice_column
 from mlops_ci.evaluation.significance import McNemarAccumulator, PairedBootstrap, check_aligned
+from mlops_ci.evaluation.slices import same_value
 
 SliceKey = tuple[tuple[str, Any], ...]
 SEEN = 50  # distinct values kept per slice column, for "the values found" in a message
@@ -32,13 +33,6 @@ def boot_labels(meta: PredictionsMeta) -> list[Any] | None:
     if meta.task == "binary" and meta.pos_label is not None:
         return [x for x in meta.labels if x != meta.pos_label] + [meta.pos_label]
     return list(meta.labels)
-
-
-def _same(found: Any, wanted: Any) -> bool:
-    """Equal, or equal as text (a YAML ``"1"`` names the slice whose value is 1), as slices.py."""
-    if found == wanted:
-        return True
-    return found is not None and wanted is not None and str(found) == str(wanted)
 
 
 class Chunk:
@@ -111,7 +105,7 @@ class Side:
         seen = self.seen.setdefault(column, {})
         for value in found[: SEEN - len(seen)] if len(seen) < SEEN else ():
             seen.setdefault(value, None)
-        hits = [i for i, value in enumerate(found) if _same(value, wanted)]
+        hits = [i for i, value in enumerate(found) if same_value(value, wanted)]
         rows = np.isin(codes, hits)
         if wanted is None:
             rows |= codes < 0

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from mlops_ci.errors import InputError
+from mlops_ci.evaluation.blocks import BlockSums
 from mlops_ci.evaluation.checks import Labels, column, label_text, numbers
 from mlops_ci.evaluation.formulas import (
     binary_from_counts,
@@ -85,7 +86,9 @@ class BinaryAccumulator(_Accumulator):
     """Binary classification; *y_score* is the score (probability) of the positive class.
 
     The positive label is *pos_label*, else the second declared label, else 1 (as
-    scikit-learn's ``pos_label=1``); labels that are text need one of the first two.
+    scikit-learn's ``pos_label=1``); labels that are text need one of the first two. The scores
+    are taken as probabilities (log loss, Brier, calibration) when every one lies in [0, 1],
+    unless *decision_scores* says they are a decision function's, whatever their range.
     """
 
     task = "binary"
@@ -96,6 +99,7 @@ class BinaryAccumulator(_Accumulator):
         labels: Sequence[Any] | None = None,
         pos_label: Any = None,
         columns: Columns | None = None,
+        decision_scores: bool = False,
     ) -> None:
         super().__init__(columns)
         self.labels = Labels(labels, limit=2)
@@ -108,12 +112,24 @@ class BinaryAccumulator(_Accumulator):
             )
         self.counts = np.zeros(4, dtype=np.int64)  # tp, fp, fn, tn
         self.scores = ScoreCounts()
-        self.probabilities = True  # every score so far in [0, 1]
-        self.log_loss_sum = 0.0
-        self.brier_sum = 0.0
+        self.probabilities = not decision_scores  # every score so far in [0, 1]
+        # log loss, Brier and each calibration bin's score: float sums in fixed blocks of rows
+        self._sums = BlockSums(4, 2 + CALIBRATION_BINS, _binary_block)
         self.bin_count = np.zeros(CALIBRATION_BINS, dtype=np.int64)
         self.bin_positive = np.zeros(CALIBRATION_BINS, dtype=np.int64)
-        self.bin_score = np.zeros(CALIBRATION_BINS)
+
+    @property
+    def log_loss_sum(self) -> float:
+        return float(self._sums.totals()[0])
+
+    @property
+    def brier_sum(self) -> float:
+        return float(self._sums.totals()[1])
+
+    @property
+    def bin_score(self) -> np.ndarray:
+        """The sum of the scores in each calibration bin."""
+        return self._sums.totals()[2:]
 
     def _positive(self, values: np.ndarray, name: str) -> np.ndarray:
         codes = self.labels.encode(values, name, self.rows + 1)
@@ -153,14 +169,12 @@ class BinaryAccumulator(_Accumulator):
         if score.min() < 0.0 or score.max() > 1.0:
             self.probabilities = False
         p_true = np.clip(np.where(truth, score, 1.0 - score), EPS, 1.0 - EPS)
-        self.log_loss_sum += float(-np.log(p_true).sum())
-        self.brier_sum += float(((score - truth) ** 2).sum())
         bins = np.searchsorted(np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)[1:-1], score)
+        self._sums.add([-np.log(p_true), (score - truth) ** 2, score, bins.astype(np.float64)])
         self.bin_count += np.bincount(bins, minlength=CALIBRATION_BINS)
         self.bin_positive += np.bincount(bins, weights=truth, minlength=CALIBRATION_BINS).astype(
             np.int64
         )
-        self.bin_score += np.bincount(bins, weights=score, minlength=CALIBRATION_BINS)
 
     def result(self) -> dict[str, float]:
         """accuracy, precision, recall, f1, specificity, balanced_accuracy, mcc; with scores
@@ -187,6 +201,13 @@ class BinaryAccumulator(_Accumulator):
         return [negative[0], self.pos_label], np.array([[tn, fp], [fn, tp]])
 
 
+def _binary_block(parts: Sequence[np.ndarray]) -> np.ndarray:
+    """One block's log loss and Brier sums, then its scores summed per calibration bin."""
+    log, brier, score, bins = parts
+    per_bin = np.bincount(bins.astype(np.intp), weights=score, minlength=CALIBRATION_BINS)
+    return np.concatenate([[log.sum(), brier.sum()], per_bin])
+
+
 def _numeric(label: object) -> bool:
     return isinstance(label, (bool, int, float, np.number, np.bool_))
 
@@ -201,7 +222,11 @@ class MulticlassAccumulator(_Accumulator):
         super().__init__(columns)
         self.labels = Labels(labels)
         self.matrix = np.zeros((len(self.labels), len(self.labels)), dtype=np.int64)
-        self.log_loss_sum = 0.0
+        self._log = BlockSums(1, 1)  # in fixed blocks of rows, whatever the chunks
+
+    @property
+    def log_loss_sum(self) -> float:
+        return float(self._log.totals()[0])
 
     def update(self, y_true: Any, y_pred: Any, y_score: Any = None) -> None:
         y_true, y_pred = self._start(y_true, y_pred, y_score)
@@ -240,7 +265,7 @@ class MulticlassAccumulator(_Accumulator):
         for j in range(scores.shape[1]):
             numbers(scores[:, j], str(names[j]) if j < len(names) else f"score {j}", first)
         picked = scores[np.arange(len(truth)), truth].astype(np.float64)
-        self.log_loss_sum += float(-np.log(np.clip(picked, EPS, 1.0 - EPS)).sum())
+        self._log.add([-np.log(np.clip(picked, EPS, 1.0 - EPS))])
 
     def result(self) -> dict[str, float]:
         """accuracy, macro_/weighted_ precision, recall and f1; log_loss with probabilities."""
@@ -268,7 +293,8 @@ class RegressionAccumulator(_Accumulator):
     def __init__(self, *, columns: Columns | None = None) -> None:
         super().__init__(columns)
         self.shift: float | None = None  # the first target: sums of y - shift keep r2 accurate
-        self.sums = np.zeros(5)  # err, |err|, err², y - shift, (y - shift)²
+        # err, |err|, err², y - shift, (y - shift)²: in fixed blocks of rows, whatever the chunks
+        self._sums = BlockSums(5, 5)
         self.errors = Histogram()
 
     def update(self, y_true: Any, y_pred: Any, y_score: Any = None) -> None:
@@ -282,21 +308,47 @@ class RegressionAccumulator(_Accumulator):
         guess = numbers(y_pred, self.columns.prediction, first)
         if self.shift is None:
             self.shift = float(truth[0])
-        err = guess - truth
-        centred = truth - self.shift
-        self.sums += [
-            err.sum(),
-            np.abs(err).sum(),
-            (err * err).sum(),
-            centred.sum(),
-            (centred * centred).sum(),
-        ]
+        with np.errstate(over="ignore", invalid="ignore"):
+            err = guess - truth
+            centred = truth - self.shift
+            squares = (err * err, centred * centred)
+            sums = self.sums + np.array(
+                [err.sum(), np.abs(err).sum(), squares[0].sum(), centred.sum(), squares[1].sum()]
+            )
+        if not np.isfinite(sums).all():
+            self._overflow(squares, truth, guess, first)
+        self._sums.add([err, np.abs(err), squares[0], centred, squares[1]])
         self.errors.update(err)
         self.rows += len(truth)
+
+    @property
+    def sums(self) -> np.ndarray:
+        return self._sums.totals()
+
+    def _overflow(
+        self, squares: tuple[np.ndarray, np.ndarray], truth: np.ndarray, guess: np.ndarray,
+        first: int,
+    ) -> None:
+        """The InputError of values so large that the sums of squares leave float64's range."""
+        huge = ~np.isfinite(squares[0]) | ~np.isfinite(squares[1])
+        where = ""
+        if huge.any():
+            i = int(np.argmax(huge))
+            where = (f" (row {first + i}: {self.columns.target} {truth[i]:.6g}, "
+                     f"{self.columns.prediction} {guess[i]:.6g})")
+        raise InputError(
+            f"The values of {self.columns.target!r} and {self.columns.prediction!r} are too "
+            f"large{where}: their squares overflow a float64, so mse, rmse and r2 cannot be "
+            "computed; rescale the target (say, to thousands or millions) before "
+            "training and evaluating."
+        )
 
     def result(self) -> dict[str, float]:
         self._require_rows()
         s = self.sums
+        if not np.isfinite(s).all():  # the blocks' totals, at the edge of float64's range
+            empty = np.zeros(0)
+            self._overflow((empty, empty), empty, empty, self.rows)
         out = _floats(regression_from_sums(self.rows, s[0], s[1], s[2], s[3], s[4]))
         out["rows"] = float(self.rows)
         return out
@@ -312,10 +364,14 @@ def accumulator(
     labels: Sequence[Any] | None = None,
     pos_label: Any = None,
     columns: Columns | None = None,
+    decision_scores: bool = False,
 ) -> Accumulator:
-    """A fresh accumulator for *task* (one of TASKS)."""
+    """A fresh accumulator for *task* (one of TASKS); *decision_scores*: a binary task's scores
+    are a decision function's, never probabilities (see :class:`BinaryAccumulator`)."""
     if task == "binary":
-        return BinaryAccumulator(labels=labels, pos_label=pos_label, columns=columns)
+        return BinaryAccumulator(
+            labels=labels, pos_label=pos_label, columns=columns, decision_scores=decision_scores
+        )
     if task == "multiclass":
         return MulticlassAccumulator(labels=labels, columns=columns)
     if task == "regression":

@@ -35,6 +35,7 @@ from types import TracebackType
 from typing import Any
 
 from mlops_ci.errors import InputError
+from mlops_ci.evaluation.predictions_checks import coherence_problem
 from mlops_ci.security import special_file_problem
 
 FORMAT = 1
@@ -117,7 +118,7 @@ def _problem(document: Any) -> str | None:
     for key in ("id", "metrics_file", "model", "data"):
         if document.get(key) is not None and not isinstance(document[key], str):
             return f"its {key} is not text"
-    return None
+    return coherence_problem(document)
 
 
 def meta_from_json(document: Any, path: Path | str) -> PredictionsMeta:
@@ -201,12 +202,24 @@ def _meta_of(parquet: Any, path: Path) -> PredictionsMeta:
             f"{path} is not a whole predictions file: it lacks the column(s) "
             f"{', '.join(missing)}; write it again with `mlops-ci evaluate`."
         )
+    row_type = parquet.schema_arrow.types[parquet.schema_arrow.names.index("row")]
+    if not _pa_integer(row_type):
+        raise InputError(
+            f"{path} is not a predictions file mlops-ci can read: its row column holds "
+            f"{row_type}, not whole numbers; write it again with `mlops-ci evaluate`."
+        )
     if parquet.metadata.num_rows != meta.rows:
         raise InputError(
             f"{path} holds {parquet.metadata.num_rows} rows but its metadata says {meta.rows}; "
             "write it again with `mlops-ci evaluate`."
         )
     return meta
+
+
+def _pa_integer(kind: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(kind))
 
 
 def read_meta(path: Path) -> PredictionsMeta:

@@ -121,7 +121,7 @@ class SlicedAccumulators:
         found = self.slices[spec]
         wanted = tuple(where[name] for name in spec)
         for key, acc in found.items():
-            if all(_same(k, w) for k, w in zip(key, wanted, strict=True)):
+            if all(same_value(k, w) for k, w in zip(key, wanted, strict=True)):
                 return acc
         text = ", ".join(f"{name}: {label_text(where[name])}" for name in spec)
         seen = sorted({label_text(k[0]) for k in found})[:20]
@@ -140,11 +140,37 @@ class SlicedAccumulators:
         return out
 
 
-def _same(found: Hashable, wanted: Any) -> bool:
-    """Equal, or equal as text (a YAML ``"1"`` names the slice whose value is 1)."""
+def same_value(found: Any, wanted: Any) -> bool:
+    """Whether a slice value *found* in the data is the value *wanted* that names a slice.
+
+    Equal; or both numbers, or text that reads as a number, of the same value (a YAML ``"40"``
+    names the slice of 40, and of 40.0 when a missing value made the column floats); or equal
+    as text. The missing value (None) matches only itself. The one rule of evaluate's slices
+    and of the gates' slice masks (``evidence_rows.py``).
+    """
     if found == wanted:
         return True
-    return found is not None and wanted is not None and str(found) == str(wanted)
+    if found is None or wanted is None:
+        return False
+    a, b = _as_number(found), _as_number(wanted)
+    if a is not None and b is not None:
+        return a == b
+    return str(found) == str(wanted)
+
+
+def _as_number(value: Any) -> float | None:
+    """*value* as a float when it is a number or text that reads as a finite one, else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number if np.isfinite(number) else None
+    return None
 
 
 def _sort_key(key: Key) -> tuple[tuple[int, float, str], ...]:
