@@ -44,6 +44,18 @@ class GateEvidence:
     slice: tuple[tuple[str, Any], ...] | None = None  # (column, value) pairs, in file order
 
 
+def bare_metric(metric: str) -> str:
+    """A gate's metric without its file: ``eval/metrics.json:accuracy`` -> ``accuracy``.
+
+    The part before the last ``:`` is a file when it looks like a path (a ``/`` or a file
+    suffix); otherwise the ``:`` is part of the metric's own name and *metric* is returned.
+    """
+    file, colon, name = metric.rpartition(":")
+    if colon and name and ("/" in file or "." in file.rsplit("/", 1)[-1]):
+        return name
+    return metric
+
+
 def evaluation_config(section: Mapping[str, Any] | None, present: bool) -> EvaluationConfig:
     """`evaluation:` as the schema has checked it (paths are checked by the caller)."""
     data = dict(section or {})
@@ -65,6 +77,7 @@ def gate_evidence(
 ) -> GateEvidence:
     """The evidence keys of gates[*index*], refused where they cannot mean anything."""
     test = gate.get("test")
+    metric = bare_metric(str(gate["metric"]))
     rules = [key for key in ("min", "max", *RELATIVE_RULES) if key in gate]
     if test is not None:
         where = _at(name, positions, ("gates", index, "test"))
@@ -74,19 +87,19 @@ def gate_evidence(
                 "a test judges a change from the base; add one of them (max_drop: 0 fails any "
                 "significant drop), or remove the test."
             )
-        if test == "mcnemar" and gate["metric"] != "accuracy":
+        if test == "mcnemar" and metric != "accuracy":
             raise ConfigError(
                 f"{where}: gates[{index}] has test mcnemar on {gate['metric']!r}, but McNemar's "
                 "test compares accuracy only; use test: paired_bootstrap for other metrics."
             )
-        if test == "delong" and gate["metric"] != "roc_auc":
+        if test == "delong" and metric != "roc_auc":
             raise ConfigError(
                 f"{where}: gates[{index}] has test delong on {gate['metric']!r}, but DeLong's "
                 "test compares ROC AUC only; use test: paired_bootstrap for counting metrics."
             )
-        if test == "paired_bootstrap" and gate["metric"] in RANK_METRICS:
+        if test == "paired_bootstrap" and metric in RANK_METRICS:
             instead = (
-                "use test: delong" if gate["metric"] == "roc_auc"
+                "use test: delong" if metric == "roc_auc"
                 else "gate on a counting metric (precision, recall, f1) with the test instead"
             )
             raise ConfigError(

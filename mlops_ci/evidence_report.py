@@ -10,14 +10,17 @@ file, when mlops.yaml has no `evaluation` section).
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlops_ci.compare import is_number
 from mlops_ci.config import Config
-from mlops_ci.gates import overall_verdict
-from mlops_ci.gates_evidence import judge_gates
-from mlops_ci.report import Report
+from mlops_ci.errors import ConfigError
+from mlops_ci.gates import find_metric, overall_verdict
+from mlops_ci.gates_evidence import GateFacts, judge_gates
+from mlops_ci.report import MetricDiff, Report
 from mlops_ci.revisions import BaseChoice
 
 if TYPE_CHECKING:
@@ -54,19 +57,39 @@ def attach_evidence(root: Path, config: Config, base: BaseChoice, report: Report
 
 
 def with_evidence(report: Report, config: Config, evidence: Evidence) -> Report:
-    """The Report with *evidence* in it. Pure."""
+    """The Report with *evidence* in it. Pure.
+
+    The predictions must describe the values they judge: a metric whose value on all rows of
+    the predictions differs from its metrics file's (a stale predictions file, another model's)
+    gets no interval, and a tested gate on it is judged on point values alone, saying why.
+    """
+    stale = {
+        metric.name: note for metric in report.metrics
+        if metric.file == evidence.metrics_file and metric.change != "removed"
+        and (note := mismatch(metric, evidence)) is not None
+    }
     metrics = []
     for metric in report.metrics:
         found = evidence.intervals.get(metric.name)
-        if found and metric.file == evidence.metrics_file and metric.change != "removed":
+        if found and metric.file == evidence.metrics_file and metric.change != "removed" \
+                and metric.name not in stale:
             head, base = found
             metric = replace(
                 metric, head_interval=head, base_interval=base if metric.base is not None
                 else None,
             )
         metrics.append(metric)
+    facts = dict(evidence.facts)
+    for gate in config.gates:
+        if gate.evidence.test and not gate.evidence.slice:
+            try:
+                metric = find_metric(gate, metrics, config_file=config.path.name)
+            except ConfigError:
+                continue  # judge_gates says so
+            if metric.file == evidence.metrics_file and metric.name in stale:
+                facts[gate.index] = GateFacts(note=stale[metric.name])
     gates = judge_gates(
-        config.gates, metrics, evidence.facts, digits=report.digits,
+        config.gates, metrics, facts, digits=report.digits,
         config_file=config.path.name, base_missing=config.base.missing,
     )
     judged = replace(
@@ -75,3 +98,28 @@ def with_evidence(report: Report, config: Config, evidence: Evidence) -> Report:
     )
     judged.check_limits()
     return judged
+
+
+def mismatch(metric: MetricDiff, evidence: Evidence) -> str | None:
+    """Why the predictions do not describe *metric*'s values; None when they do.
+
+    `mlops-ci evaluate` writes the metrics file from the same pass as the predictions, so the
+    values agree to float rounding (relative 1e-9); beyond it, they come from different runs.
+    """
+    found = evidence.values.get(metric.name)
+    if found is None:
+        return None
+    sides = (("head", metric.head, found[0]), ("base", metric.base, found[1]))
+    for side, value, predicted in sides:
+        if not (is_number(value) and is_number(predicted)) or predicted is None:
+            continue
+        if math.isclose(float(value), predicted, rel_tol=1e-9, abs_tol=1e-12):
+            continue
+        where = "the head's" if side == "head" else "the base's"
+        return (
+            f"{where} {evidence.info.predictions} gives {metric.name} {predicted:.6g} "
+            f"but {metric.file} says {float(value):.6g}, so they are not from one run and the "
+            "predictions were not used; re-run `mlops-ci evaluate` (or `dvc repro`) so the "
+            "predictions and the metrics come from one run, and commit both."
+        )
+    return None

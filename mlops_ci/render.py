@@ -196,7 +196,8 @@ def gate_status(report: Report, metric: MetricDiff | str) -> str | None:
     """The worst status among the rules on *metric*; None when no gate names it.
 
     A gate names a metric as ``name`` or as ``file:name``; a metric the head no longer has is
-    checked by no gate.
+    checked by no gate. A slice gate judges the metric on the slice's rows, not the row's
+    value on all rows, so it marks no row of the metric table.
     """
     if isinstance(metric, str):
         names = {metric}
@@ -204,7 +205,9 @@ def gate_status(report: Report, metric: MetricDiff | str) -> str | None:
         return None
     else:
         names = {metric.name, f"{metric.file}:{metric.name}"}
-    statuses = {gate_result_status(g) for g in report.gates if g.metric in names}
+    statuses = {
+        gate_result_status(g) for g in report.gates if g.metric in names and not g.slice
+    }
     for status in ("fail", "warn", "new", "pass"):
         if status in statuses:
             return status

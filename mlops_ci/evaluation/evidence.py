@@ -24,7 +24,12 @@ from mlops_ci.config import Config, GateConfig
 from mlops_ci.errors import ConfigError, InputError
 from mlops_ci.evaluation.bootstrap import Interval
 from mlops_ci.evaluation.checks import label_text, python_label
-from mlops_ci.evaluation.evidence_checks import check_gates, slice_metric, where
+from mlops_ci.evaluation.evidence_checks import (
+    check_flat_columns,
+    check_gates,
+    slice_metric,
+    where,
+)
 from mlops_ci.evaluation.evidence_rows import Chunk, Pair, Side, SliceKey, boot_labels
 from mlops_ci.evaluation.predictions import (
     PROBA_PREFIX,
@@ -58,6 +63,9 @@ class Evidence:
         default_factory=dict
     )  # metric -> (head, base) at the confidence level
     facts: dict[int, GateFacts] = field(default_factory=dict)
+    values: dict[str, tuple[float | None, float | None]] = field(
+        default_factory=dict
+    )  # metric -> (head, base) on all rows, as the predictions give them
 
 
 def compute_evidence(
@@ -77,6 +85,7 @@ def compute_evidence(
         tuple(g.evidence.slice or ()) for g in slice_gates if g.evidence.test
     ))
     run = _Run(config, meta, keys, tested)
+    run.head_path = head
     base_meta, note = run.base_meta(base)
     pair: Pair | None = None
     if base_meta is not None and note is None:
@@ -104,14 +113,19 @@ class _Run:
         self.config, self.meta, self.keys, self.tested = config, meta, keys, tested
         self.head: Side | None = None
         self.base: Side | None = None
+        self.head_path: Path | None = None
 
     def columns(self, path: Path, meta: PredictionsMeta) -> list[str]:
         import pyarrow.parquet as pq
 
-        names = pq.ParquetFile(path).schema_arrow.names
+        schema = pq.ParquetFile(path).schema_arrow
         wanted = {"y_true", "y_pred", "y_score", "id"} | {slice_column(c) for k in self.keys
                                                           for c, _ in k}
-        return [n for n in names if n in wanted or n.startswith(PROBA_PREFIX)]
+        found = [n for n in schema.names if n in wanted or n.startswith(PROBA_PREFIX)]
+        relative = self.config.evaluation.predictions
+        shown = relative if path == self.head_path else f"{relative} at the base"
+        check_flat_columns(schema, found, shown)
+        return found
 
     def chunks(self, path: Path, meta: PredictionsMeta) -> Iterator[Chunk]:
         for chunk in read_prediction_chunks(path, columns=self.columns(path, meta)):
@@ -265,6 +279,7 @@ class _Run:
             metrics_file=self.meta.metrics_file,
             intervals=intervals,
             facts=facts,
+            values=_values(head_side, base_side),
         )
 
     def _test(self, gate: GateConfig, pair: Pair | None) -> PairedFacts | None:
@@ -315,10 +330,16 @@ class _Run:
             )
         head_values = acc.result()
         if name not in head_values:
+            why = f"{relative} has no scores to compute it from"
+            if self.head.has_scores():
+                why = {
+                    "roc_auc": f"the slice's {acc.rows} rows are all of one class, and ROC AUC "
+                    "needs both",
+                    "average_precision": f"the slice's {acc.rows} rows have no positive one",
+                }.get(name, f"the scores in {relative} are not probabilities")
             raise ConfigError(
                 f"{where(self.config, gate)}: gates[{gate.index}] judges {name!r} on a slice, "
-                f"but {relative} has no scores to compute it from; choose among "
-                f"{', '.join(k for k in head_values if k != 'rows')}."
+                f"but {why}; choose among {', '.join(k for k in head_values if k != 'rows')}."
             )
         file = relative
         base_value = None
@@ -354,6 +375,15 @@ class _Run:
             "head": matrix.tolist(),
             "base": base_matrix,
         }
+
+
+def _values(
+    head: Side, base: Side | None
+) -> dict[str, tuple[float | None, float | None]]:
+    """Each metric's value on all rows of the head's (and the base's) predictions."""
+    heads = head.overall.result() if head.overall.rows else {}
+    bases = base.overall.result() if base is not None and base.overall.rows else {}
+    return {name: (heads.get(name), bases.get(name)) for name in {*heads, *bases}}
 
 
 def _auc_interval(side: Side | None, level: float) -> list[float] | None:

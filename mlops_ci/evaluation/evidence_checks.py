@@ -1,7 +1,8 @@
 """Which gates the predictions file can judge: refused before the pass, naming the gate's line.
 
 A slice gate needs slice columns the file has and a metric its task gives; a tested gate a
-counting metric (a paired bootstrap exists for it) of the file the predictions were scored for.
+counting metric (a paired bootstrap exists for it), or ROC AUC for DeLong's test, of the file
+the predictions were scored for.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mlops_ci.config import Config, GateConfig
-from mlops_ci.errors import ConfigError
+from mlops_ci.errors import ConfigError, InputError
 from mlops_ci.evaluation.bootstrap import metric_names
 from mlops_ci.evaluation.predictions import PredictionsMeta
 from mlops_ci.gates import find_metric
@@ -64,15 +65,14 @@ def check_gates(
                     f"{at} tests {gate.metric!r}, which has no paired bootstrap (it is not "
                     f"a counting metric); choose among {', '.join(countable)}, or remove test."
                 )
-        elif test == "delong":
-            if meta.task != "binary":
+        elif test:
+            if test == "delong" and meta.task != "binary":
                 raise ConfigError(
                     f"{at} tests ROC AUC with DeLong's test, which needs a binary task's "
                     f"scores; {relative} holds a {meta.task} task's predictions."
                 )
-        elif test:
             metric = find_metric(gate, metrics, config_file=config.path.name)
-            if metric.name not in countable:
+            if test != "delong" and metric.name not in countable:
                 raise ConfigError(
                     f"{at} tests {gate.metric!r}, which the predictions in {relative} do not "
                     f"give a paired test for (not a counting metric of a {meta.task} task); "
@@ -89,3 +89,23 @@ def check_gates(
 def slice_metric(gate: GateConfig, meta: PredictionsMeta) -> str:
     prefix = f"{meta.metrics_file}:" if meta.metrics_file else None
     return gate.metric.removeprefix(prefix) if prefix else gate.metric
+
+
+def check_flat_columns(schema: object, names: Sequence[str], shown: str) -> None:
+    """Refuse a column of lists, structs or maps among *names* of an arrow *schema*.
+
+    `mlops-ci evaluate` writes one value per row and column; a file written otherwise (a pull
+    request's own writer) would fail deep in the pass, so it is an InputError here, once.
+    """
+    import pyarrow as pa
+
+    assert isinstance(schema, pa.Schema)
+    for name in names:
+        kind = schema.field(name).type
+        value = kind.value_type if pa.types.is_dictionary(kind) else kind
+        if pa.types.is_nested(value):
+            raise InputError(
+                f"The predictions file {shown} has a column {name!r} of {value}, but each row "
+                "must hold one value there; write it with `mlops-ci evaluate` (one number or "
+                "text per row and column)."
+            )
