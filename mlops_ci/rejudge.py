@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from mlops_ci.config import Config, GateConfig
 from mlops_ci.errors import ConfigError, MlopsError
 from mlops_ci.gates import overall_verdict
-from mlops_ci.gates_evidence import GateFacts, judge_gates
+from mlops_ci.gates_evidence import GateFacts, judge_gates, unjudged
 from mlops_ci.report import EvaluationInfo, GateResult, Report, Verdict
 
 NO_TRUSTED_GATES = (
@@ -125,25 +125,7 @@ def _base_unread(result: GateResult, problem: str) -> GateResult:
 
 def _failed_unjudged(gate: GateConfig, why: str) -> list[GateResult]:
     # Only trusted words: the exception's message would list the report's metric names.
-    explanation = (
-        f"{gate.metric} was not judged, so the gate fails: {why}. The pull request's report "
-        "must carry every metric that the base repository's gates check."
+    return unjudged(
+        gate, f"{why}. The pull request's report must carry every metric that the base "
+        "repository's gates check.",
     )
-    return [
-        GateResult(
-            metric=gate.metric,
-            rule=rule.rule,
-            threshold=rule.value,
-            threshold_text=rule.text,
-            relative=rule.relative,
-            severity="error",
-            verdict="fail",
-            base=None,
-            head=None,
-            limit=None,
-            explanation=explanation,
-            gate_index=gate.index,
-            line=gate.line,
-        )
-        for rule in gate.rules
-    ]
