@@ -27,7 +27,8 @@ from mlops_ci.config import load_config
 from mlops_ci.compare import compare_metrics
 from mlops_ci.config import MetricsConfig
 from mlops_ci.evaluation.evidence import BaseSide, compute_evidence
-from mlops_ci.evaluation.predictions import PredictionsMeta, PredictionsWriter
+from mlops_ci.evaluation.predictions import PredictionsMeta
+from mlops_ci.evaluation.predictions_writer import PredictionsWriter
 
 work, rows = Path(sys.argv[1]), int(sys.argv[2])
 meta = PredictionsMeta(task="binary", target="label", labels=(0, 1), pos_label=1,

@@ -14,11 +14,10 @@ from mlops_ci.errors import InputError
 from mlops_ci.evaluation.predictions import (
     META_KEY,
     PredictionsMeta,
-    PredictionsWriter,
     read_meta,
     read_prediction_chunks,
-    write_predictions,
 )
+from mlops_ci.evaluation.predictions_writer import PredictionsWriter, write_predictions
 
 META = PredictionsMeta(
     task="binary",

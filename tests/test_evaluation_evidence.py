@@ -16,7 +16,8 @@ from mlops_ci.compare import compare_metrics
 from mlops_ci.config import Config, MetricsConfig, load_config
 from mlops_ci.errors import ConfigError
 from mlops_ci.evaluation.evidence import BaseSide, compute_evidence
-from mlops_ci.evaluation.predictions import PredictionsMeta, write_predictions
+from mlops_ci.evaluation.predictions import PredictionsMeta
+from mlops_ci.evaluation.predictions_writer import write_predictions
 from mlops_ci.evidence_report import with_evidence
 from mlops_ci.gates_evidence import judge_gates
 

@@ -21,7 +21,8 @@ from mlops_ci.errors import ConfigError
 EVALUATE = """\
 import json, os
 import numpy as np
-from mlops_ci.evaluation.predictions import PredictionsMeta, write_predictions
+from mlops_ci.evaluation.predictions import PredictionsMeta
+from mlops_ci.evaluation.predictions_writer import write_predictions
 
 spec = json.load(open("spec.json"))
 n = spec["n"]
@@ -119,7 +120,8 @@ def test_the_head_interval_shown_beside_a_value_contains_it(tmp_path: Path) -> N
 EVALUATE_SCORES = """\
 import json, os
 import numpy as np
-from mlops_ci.evaluation.predictions import PredictionsMeta, write_predictions
+from mlops_ci.evaluation.predictions import PredictionsMeta
+from mlops_ci.evaluation.predictions_writer import write_predictions
 
 spec = json.load(open("spec.json"))
 n = 4000

@@ -20,7 +20,8 @@ from conftest import cli, dvc, git, new_dvc_repo
 EVALUATE = """\
 import json, os
 import numpy as np
-from mlops_ci.evaluation.predictions import PredictionsMeta, write_predictions
+from mlops_ci.evaluation.predictions import PredictionsMeta
+from mlops_ci.evaluation.predictions_writer import write_predictions
 
 spec = json.load(open("spec.json"))
 n = spec["n"]

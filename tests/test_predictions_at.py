@@ -12,7 +12,8 @@ import pytest
 from conftest import git, new_dvc_repo
 from mlops_ci.config import load_config
 from mlops_ci.errors import InputError
-from mlops_ci.evaluation.predictions import PredictionsMeta, read_meta, write_predictions
+from mlops_ci.evaluation.predictions import PredictionsMeta, read_meta
+from mlops_ci.evaluation.predictions_writer import write_predictions
 from mlops_ci.predictions_at import base_predictions, head_predictions
 
 RELATIVE = "eval/predictions.parquet"

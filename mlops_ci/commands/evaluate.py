@@ -78,7 +78,8 @@ def evaluate(
     from mlops_ci.evaluation.evaluate_outputs import evaluation_path, plain, write_outputs
     from mlops_ci.evaluation.evaluate_run import Plan, check_table, evaluate_model, model_task
     from mlops_ci.evaluation.evaluate_run import feature_columns as choose_features
-    from mlops_ci.evaluation.predictions import PredictionsMeta, PredictionsWriter
+    from mlops_ci.evaluation.predictions import PredictionsMeta
+    from mlops_ci.evaluation.predictions_writer import PredictionsWriter
 
     settings = resolve_settings(
         task=task, slices=slices, predictions=predictions, confidence=confidence,

@@ -24,7 +24,8 @@ from mlops_ci.evaluation.checks import column, label_text, numbers, python_label
 from mlops_ci.evaluation.curves import Records, plots
 from mlops_ci.evaluation.heap import map_large_arrays
 from mlops_ci.evaluation.metrics import Accumulator, Columns, accumulator
-from mlops_ci.evaluation.predictions import PredictionsWriter, proba_column, slice_column
+from mlops_ci.evaluation.predictions import proba_column, slice_column
+from mlops_ci.evaluation.predictions_writer import PredictionsWriter
 from mlops_ci.evaluation.residuals import ResidualSample
 from mlops_ci.evaluation.slices import SlicedAccumulators, Spec
 from mlops_ci.evaluation.stream import check_columns
