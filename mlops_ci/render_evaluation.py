@@ -150,6 +150,8 @@ def history_line(report: Report) -> str:
     if len(points) < 2 or not metric:
         return ""
     shown = " \u2192 ".join(f"{p.label} {format_value(p.value, report.digits)}" for p in points)
+    if not any(p.kind == "release" for p in points):
+        return f"{metric}, base and head (no release of the model yet): {shown}"
     return f"{metric} across releases: {shown}"
 
 

@@ -178,6 +178,11 @@ def test_the_terminal_shows_intervals_evidence_and_the_history() -> None:
     assert "[significant: p < 0.001; head − base −0.0410 to −0.0120 (95 %)" in text
     assert "roc_auc across releases: v1.0.0 0.8923 → v1.1.0 0.9073 → base 0.9123 → head " \
         "0.9287" in text
+    no_releases = evaluated(history=evaluated().history[2:])  # base and head only
+    text = render_table(no_releases, color=False)
+    assert "across releases" not in text
+    assert "roc_auc, base and head (no release of the model yet): base 0.9123 → head 0.9287" \
+        in text
 
 
 def test_the_release_notes_table_shows_intervals() -> None:
