@@ -139,6 +139,23 @@ def _series_md(plot: PlotDiff, report: Report) -> str:
                       f"<sub>{_caption(plot, pairs, grid, resampled)}</sub>"])
 
 
+# DVC's templates of unconnected points: a Mermaid line through them would draw a zigzag
+SCATTER_TEMPLATES = ("scatter", "scatter_jitter")
+
+
+def _scatter_md(plot: PlotDiff) -> str:
+    """A scatter plot is not drawn: Mermaid has no scatter chart. Its size is said instead."""
+    def points(side: list[PlotSeries]) -> str:
+        return f"{sum(s.points for s in side):,}" if side else "no"
+
+    return (
+        f"_A scatter plot of {inert_text(plot.y_label)} against {inert_text(plot.x_label)}: "
+        f"{points(plot.head)} points at head, {points(plot.base)} at base. Mermaid draws no "
+        "scatter plots, so it is not drawn here; `dvc plots show` draws it, and an image plot "
+        "of it, when dvc.yaml declares one, is listed with the plots._"
+    )
+
+
 def _same_at_both(pairs: list[tuple[PlotSeries, str, int]]) -> bool:
     """Every field has a base and a head line, and they are equal."""
     fields: dict[int, dict[str, PlotSeries]] = {}
@@ -253,7 +270,9 @@ def render_plot(plot: PlotDiff, report: Report, images_from: str | None = None) 
     title = f"**{inert_text(plot.title)}**"
     if plot.id != plot.title:
         title += f" <sub>{inert_text(plot.id)}</sub>"
-    if plot.kind == "series":
+    if plot.kind == "series" and plot.template in SCATTER_TEMPLATES:
+        body = _scatter_md(plot)
+    elif plot.kind == "series":
         body = _series_md(plot, report)
     elif plot.kind == "confusion":
         body = _confusion_md(plot, report)

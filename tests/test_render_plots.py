@@ -197,3 +197,18 @@ def test_a_hostile_report_s_plots_are_inert_and_still_parse() -> None:
     assert mermaid_errors(mermaid_blocks(markdown)) == []
     trusted = render_report_md(report)  # the trusted renderer writes plots inert as well
     assert inert_problems(trusted.split("### Plots", 1)[1].split("###", 1)[0], headings=0) == []
+
+
+def test_a_scatter_plot_is_described_not_drawn_as_a_line() -> None:
+    # residuals against predictions: joining the points in file order draws a zigzag
+    residuals = PlotSeries(name="residual", x=[3.0, 1.0, 2.0], y=[0.5, -1.0, 2.0], points=3)
+    plot = PlotDiff(id="eval/plots/residuals.json", kind="series", template="scatter",
+                    title="eval/plots/residuals.json", x_label="predicted", y_label="residual",
+                    head=[residuals], base=[replace(residuals, points=2)])
+    markdown = render_report_md(make_report(plots=[plot]))
+    section = markdown.split("**eval/plots/residuals.json**", 1)[1].split("**", 1)[0]
+    assert "```mermaid" not in section
+    assert "A scatter plot of residual against predicted: 3 points at head, 2 at base." in section
+    linear = replace(plot, template="linear")
+    assert "```mermaid" in render_report_md(make_report(plots=[linear])).split(
+        "**eval/plots/residuals.json**", 1)[1]
