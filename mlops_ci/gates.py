@@ -25,27 +25,6 @@ from mlops_ci.schemas import describe_value
 RELATIVE_TOLERANCE = 1e-12
 
 
-def evaluate_gates(
-    gates: Sequence[GateConfig],
-    metrics: Sequence[MetricDiff],
-    *,
-    digits: int,
-    config_file: str = "mlops.yaml",
-    base_missing: str = "fail",
-) -> list[GateResult]:
-    results: list[GateResult] = []
-    for gate in gates:
-        metric = find_metric(gate, metrics, config_file=config_file)
-        for rule in gate.rules:
-            results.append(
-                evaluate_rule(
-                    gate, rule, metric, digits=digits, config_file=config_file,
-                    base_missing=base_missing,
-                )
-            )
-    return results
-
-
 def find_metric(gate: GateConfig, metrics: Sequence[MetricDiff], *, config_file: str) -> MetricDiff:
     """The metric a gate names, by ``name`` or ``file:name``; present at head."""
     present = [m for m in metrics if m.change != "removed"]

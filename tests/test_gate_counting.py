@@ -7,13 +7,21 @@ terminal's last line, report.md (which is also the job summary) and the card.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from factories import make_metric, make_report
 from mlops_ci.card import render_card
 from mlops_ci.config import GateConfig, GateRule
-from mlops_ci.gates import evaluate_gates, overall_verdict
+from mlops_ci.gates import overall_verdict
+from mlops_ci.gates_evidence import judge_gates
 from mlops_ci.render import render_report_md, render_summary_line
 from mlops_ci.render_terminal import render_table
+from mlops_ci.report import GateResult
+
+
+def evaluate_gates(gates: Any, metrics: Any, **options: Any) -> list[GateResult]:
+    """The gates judged as `run` judges them without predictions files: no evidence."""
+    return judge_gates(gates, metrics, {}, **options)
 
 
 def two_files_report():  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import assume, given
@@ -15,7 +16,14 @@ from conftest import cli, git, tree_state
 from mlops_ci.compare import compare_metrics
 from mlops_ci.config import GateConfig, GateRule, MetricsConfig
 from mlops_ci.errors import ConfigError, InputError
-from mlops_ci.gates import evaluate_gates, overall_verdict
+from mlops_ci.gates import overall_verdict
+from mlops_ci.gates_evidence import judge_gates
+from mlops_ci.report import GateResult
+
+
+def evaluate_gates(gates: Any, metrics: Any, **options: Any) -> list[GateResult]:
+    """The gates judged as `run` judges them without predictions files: no evidence."""
+    return judge_gates(gates, metrics, {}, **options)
 
 
 def gate(metric, *rules, severity="error", index=0, line=10):
