@@ -71,15 +71,21 @@ _READS_PREDICTIONS = re.compile(r"(?:^|[\s{,-])(?:evaluation|test|slice)[ \t]*:"
 MAX_CONFIG_BYTES = 1_000_000
 
 
-def uses_predictions(config: Path) -> bool:
-    """Whether *config* (mlops.yaml) declares gates on per-row predictions: a textual check,
-    since this step has only the standard library; a false positive only installs more."""
+def _mentions(path: Path, pattern: re.Pattern[str]) -> bool:
+    """Whether the first MAX_CONFIG_BYTES of *path* match *pattern*; False when unreadable. A
+    textual check, since this step has only the standard library: a false match only installs
+    more."""
     try:
-        with config.open("rb") as file:
+        with path.open("rb") as file:
             text = file.read(MAX_CONFIG_BYTES).decode("utf-8", errors="replace")
     except OSError:
         return False
-    return bool(_READS_PREDICTIONS.search(text))
+    return bool(pattern.search(text))
+
+
+def uses_predictions(config: Path) -> bool:
+    """Whether *config* (mlops.yaml) declares gates on per-row predictions."""
+    return _mentions(config, _READS_PREDICTIONS)
 
 
 # `mlops-ci train`, `mlops-ci --debug evaluate`, `python -m mlops_ci evaluate`, ...
@@ -89,12 +95,7 @@ _BUILT_IN_STAGE = re.compile(r"\bmlops[-_]ci\b[^\n]*?\b(?:train|evaluate)\b")
 def runs_built_in_stages(dvc_yaml: Path) -> bool:
     """Whether *dvc_yaml*'s stages call `mlops-ci train` or `mlops-ci evaluate`: `run`'s
     `dvc repro` then runs them with this installation."""
-    try:
-        with dvc_yaml.open("rb") as file:
-            text = file.read(MAX_CONFIG_BYTES).decode("utf-8", errors="replace")
-    except OSError:
-        return False
-    return bool(_BUILT_IN_STAGE.search(text))
+    return _mentions(dvc_yaml, _BUILT_IN_STAGE)
 
 
 def extras_for(command: str, config: Path | None = None) -> list[str]:
